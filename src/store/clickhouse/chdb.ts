@@ -1,0 +1,93 @@
+/**
+ * chDB transport: ClickHouse running inside this process, data in a local folder.
+ * chDB allows one data folder per process, so sessions are shared per path.
+ */
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Session } from 'chdb';
+import { TransportError, type SqlTransport } from './transport.ts';
+
+const sessions = new Map<string, { session: Session; refs: number }>();
+
+function settingsClause(settings?: Record<string, string | number>): string {
+  if (!settings) return '';
+  const parts = Object.entries(settings).map(([k, v]) => `${k} = ${typeof v === 'number' ? v : `'${v}'`}`);
+  return parts.length ? ` SETTINGS ${parts.join(', ')}` : '';
+}
+
+export class ChdbTransport implements SqlTransport {
+  readonly kind = 'chdb' as const;
+  private closed = false;
+  private readonly path: string;
+  private readonly session: Session;
+
+  constructor(dataDir: string) {
+    this.path = resolve(dataDir);
+    mkdirSync(this.path, { recursive: true });
+    const open = sessions.get(this.path);
+    if (open) {
+      open.refs++;
+      this.session = open.session;
+    } else {
+      if (sessions.size > 0)
+        throw new TransportError(
+          `chDB supports one data folder per process; ${[...sessions.keys()][0]} is already open, cannot open ${this.path}`,
+        );
+      this.session = new Session(this.path);
+      sessions.set(this.path, { session: this.session, refs: 1 });
+    }
+  }
+
+  private async run(sql: string, format: string, signal?: AbortSignal) {
+    if (this.closed) throw new TransportError('chDB transport is closed');
+    try {
+      return await this.session.queryAsync(sql, { format, signal });
+    } catch (err) {
+      throw new TransportError(`chDB: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  async exec(sql: string, settings?: Record<string, string | number>): Promise<void> {
+    await this.run(sql + settingsClause(settings), 'TSV');
+  }
+
+  async queryRows<T>(sql: string, signal?: AbortSignal): Promise<T[]> {
+    const text = (await this.run(sql, 'JSONEachRow', signal)).text();
+    if (!text) return [];
+    const out: T[] = [];
+    for (const line of text.split('\n')) if (line) out.push(JSON.parse(line) as T);
+    return out;
+  }
+
+  async queryRowBinary(sql: string, signal?: AbortSignal): Promise<Uint8Array> {
+    return (await this.run(sql, 'RowBinary', signal)).bytes();
+  }
+
+  async insertTSV(table: string, body: Buffer, settings?: Record<string, string | number>): Promise<void> {
+    if (this.closed) throw new TransportError('chDB transport is closed');
+    try {
+      await this.session.insert({ table, values: body, format: 'TSV', settings });
+    } catch (err) {
+      throw new TransportError(`chDB insert into ${table}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  async insertJSON(table: string, body: Buffer): Promise<void> {
+    if (this.closed) throw new TransportError('chDB transport is closed');
+    try {
+      await this.session.insert({ table, values: body, format: 'JSONEachRow' });
+    } catch (err) {
+      throw new TransportError(`chDB insert into ${table}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const open = sessions.get(this.path);
+    if (open && --open.refs === 0) {
+      sessions.delete(this.path);
+      open.session.close();
+    }
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * In-memory index of every series: labels, id, and the time span it has samples in. Loaded from ClickHouse
+ * at start and extended as writes commit, so series selection, label names and label values never touch
+ * disk. Postings per label pair make equality matchers cheap; regex matchers scan the values of one label.
+ */
+import { METRIC_NAME, type Labels } from '../../model/labels.ts';
+import { compileMatcher, type CompiledMatcher, type Matcher } from '../../model/matcher.ts';
+
+export interface IndexedSeries {
+  readonly id: bigint;
+  /** Decimal form of id, cached for building TSV and SQL. */
+  readonly idStr: string;
+  readonly key: string;
+  readonly labels: Labels;
+  minT: number;
+  maxT: number;
+}
+
+export class SeriesIndex {
+  private readonly byKey = new Map<string, IndexedSeries>();
+  private readonly byId = new Map<bigint, IndexedSeries>();
+  /** label name -> value -> series */
+  private readonly postings = new Map<string, Map<string, Set<IndexedSeries>>>();
+
+  get size(): number {
+    return this.byKey.size;
+  }
+
+  getByKey(key: string): IndexedSeries | undefined {
+    return this.byKey.get(key);
+  }
+
+  getById(id: bigint): IndexedSeries | undefined {
+    return this.byId.get(id);
+  }
+
+  add(s: IndexedSeries): void {
+    if (this.byKey.has(s.key)) return;
+    this.byKey.set(s.key, s);
+    this.byId.set(s.id, s);
+    for (const [n, v] of Object.entries(s.labels)) {
+      let values = this.postings.get(n);
+      if (!values) this.postings.set(n, (values = new Map()));
+      let set = values.get(v);
+      if (!set) values.set(v, (set = new Set()));
+      set.add(s);
+    }
+  }
+
+  remove(s: IndexedSeries): void {
+    if (this.byKey.get(s.key) !== s) return;
+    this.byKey.delete(s.key);
+    this.byId.delete(s.id);
+    for (const [n, v] of Object.entries(s.labels)) {
+      const values = this.postings.get(n);
+      const set = values?.get(v);
+      set?.delete(s);
+      if (set && set.size === 0) values!.delete(v);
+      if (values && values.size === 0) this.postings.delete(n);
+    }
+  }
+
+  /** Series matching every matcher whose [minT, maxT] overlaps [mint, maxt]. Unordered. */
+  select(matchers: readonly Matcher[], mint = -Infinity, maxt = Infinity): IndexedSeries[] {
+    const compiled = matchers.map(compileMatcher);
+    const candidates = this.candidates(compiled);
+    const out: IndexedSeries[] = [];
+    for (const s of candidates) {
+      if (s.maxT < mint || s.minT > maxt) continue;
+      let ok = true;
+      for (const m of compiled) {
+        if (!m.matches(s.labels[m.name] ?? '')) {
+          ok = false;
+          break;
+        }
+      }
+      if (ok) out.push(s);
+    }
+    return out;
+  }
+
+  /** The smallest posting set we can derive from positive matchers, or every series. */
+  private candidates(matchers: readonly CompiledMatcher[]): Iterable<IndexedSeries> {
+    let best: Iterable<IndexedSeries> | undefined;
+    let bestSize = Infinity;
+    for (const m of matchers) {
+      if (m.matches('')) continue; // matches absent labels too: cannot narrow by postings
+      const values = this.postings.get(m.name);
+      if (!values) return [];
+      let size = 0;
+      let sets: Set<IndexedSeries>[];
+      if (m.type === '=') {
+        const set = values.get(m.value);
+        if (!set) return [];
+        sets = [set];
+        size = set.size;
+      } else {
+        sets = [];
+        for (const [v, set] of values) {
+          if (m.matches(v)) {
+            sets.push(set);
+            size += set.size;
+          }
+        }
+      }
+      if (size < bestSize) {
+        bestSize = size;
+        best = sets.length === 1 ? sets[0]! : sets.flatMap((s) => [...s]);
+      }
+    }
+    return best ?? this.byKey.values();
+  }
+
+  labelNames(): string[] {
+    return [...this.postings.keys()].sort();
+  }
+
+  labelValues(name: string): string[] {
+    return [...(this.postings.get(name)?.keys() ?? [])].sort();
+  }
+
+  metricNames(): string[] {
+    return this.labelValues(METRIC_NAME);
+  }
+}

@@ -1,0 +1,155 @@
+/**
+ * Storage backed by ClickHouse (chDB in-process or a server): the composition of the series index, the
+ * group-commit writer (storage.append.ts) and range reads (storage.read.ts).
+ *
+ * Durability: a commit resolves once ClickHouse has written the data part (the INSERT returned). A killed
+ * process keeps everything acknowledged; there is no separate write-ahead log because the insert itself is
+ * the durable write, and concurrent commits are grouped into one insert to keep parts large.
+ */
+import { labelsKey as keyOf } from '../../model/labels.ts';
+import { compileMatcher, matchesAll, type Matcher } from '../../model/matcher.ts';
+import { storageBytes, storageSeries } from '../../self/metrics.ts';
+import type { Appender, MetricMetadata, MetricType, Querier, Storage, StorageStats } from '../interface.ts';
+import { applyRetention, migrate } from './schema.ts';
+import { SeriesIndex, type IndexedSeries } from './series-index.ts';
+import { sqlIdent, type SqlTransport } from './transport.ts';
+import { GroupCommitWriter } from './storage.append.ts';
+import { ClickHouseQuerier } from './storage.read.ts';
+
+export interface ClickHouseStorageOptions {
+  readonly database?: string;
+  /** Samples older than this are dropped (whole daily parts); 0 keeps everything. */
+  readonly retentionMs?: number;
+  /** Samples waiting to be written above which commits fail with OverloadedError. */
+  readonly maxPendingSamples?: number;
+}
+
+export class ClickHouseStorage implements Storage {
+  readonly db: string;
+  readonly index = new SeriesIndex();
+  private readonly meta = new Map<string, MetricMetadata>();
+  private readonly writer: GroupCommitWriter;
+
+  private constructor(
+    readonly sql: SqlTransport,
+    opts: ClickHouseStorageOptions,
+  ) {
+    this.db = sqlIdent(opts.database ?? 'vigil');
+    this.writer = new GroupCommitWriter(sql, this.db, this.index, this.meta, opts.maxPendingSamples ?? 5_000_000);
+  }
+
+  /** Migrates the schema, applies retention and loads the series index. */
+  static async open(sql: SqlTransport, opts: ClickHouseStorageOptions = {}): Promise<ClickHouseStorage> {
+    const s = new ClickHouseStorage(sql, opts);
+    await migrate(sql, s.db);
+    await applyRetention(sql, s.db, opts.retentionMs ?? 0);
+    await s.load();
+    return s;
+  }
+
+  private async load(): Promise<void> {
+    const series = await this.sql.queryRows<{ id: string; labels: Record<string, string> }>(
+      `SELECT toString(series_id) AS id, any(labels) AS labels FROM ${this.db}.series GROUP BY series_id`,
+    );
+    const spans = await this.sql.queryRows<{ id: string; mint: string; maxt: string }>(
+      `SELECT toString(series_id) AS id, min(ts) AS mint, max(ts) AS maxt FROM ${this.db}.samples GROUP BY series_id`,
+    );
+    const span = new Map(spans.map((r) => [r.id, r]));
+    for (const row of series) {
+      const sp = span.get(row.id);
+      const labels = Object.fromEntries(Object.entries(row.labels).sort(([a], [b]) => (a < b ? -1 : 1)));
+      this.index.add({
+        id: BigInt(row.id),
+        idStr: row.id,
+        key: keyOf(labels),
+        labels,
+        minT: sp ? Number(sp.mint) : Infinity,
+        maxT: sp ? Number(sp.maxt) : -Infinity,
+      });
+    }
+    const metas = await this.sql.queryRows<{ metric: string; type: string; help: string; unit: string }>(
+      `SELECT metric, argMax(type, updated_at) AS type, argMax(help, updated_at) AS help,
+              argMax(unit, updated_at) AS unit FROM ${this.db}.metadata GROUP BY metric`,
+    );
+    for (const m of metas) this.meta.set(m.metric, { type: m.type as MetricType, help: m.help, unit: m.unit });
+    storageSeries.set(this.index.size);
+  }
+
+  appender(): Appender {
+    return this.writer.appender();
+  }
+
+  querier(mint: number, maxt: number): Querier {
+    return new ClickHouseQuerier(this.sql, this.db, this.index, mint, maxt);
+  }
+
+  async metadata(metric?: string, limit?: number): Promise<Map<string, MetricMetadata[]>> {
+    const out = new Map<string, MetricMetadata[]>();
+    for (const name of [...this.meta.keys()].sort()) {
+      if (metric !== undefined && name !== metric) continue;
+      if (limit !== undefined && limit > 0 && out.size >= limit) break;
+      out.set(name, [this.meta.get(name)!]);
+    }
+    return out;
+  }
+
+  async deleteSeries(sets: readonly (readonly Matcher[])[], mint: number, maxt: number): Promise<void> {
+    const compiled = sets.map((ms) => ms.map(compileMatcher));
+    const hit: IndexedSeries[] = [];
+    for (const s of this.index.select([], mint, maxt)) if (compiled.some((ms) => matchesAll(ms, s.labels))) hit.push(s);
+    if (!hit.length) return;
+    await this.writer.flushed();
+    for (let i = 0; i < hit.length; i += 10_000) {
+      const ids = hit.slice(i, i + 10_000).map((s) => s.idStr);
+      // Lightweight DELETE: rows are masked at once and physically removed by merges or clean_tombstones.
+      await this.sql.exec(
+        `DELETE FROM ${this.db}.samples WHERE series_id IN (${ids.join(',')}) AND ts >= ${Math.floor(mint)} AND ts <= ${Math.ceil(maxt)}`,
+      );
+    }
+    const rows = await this.sql.queryRows<{ id: string; mint: string; maxt: string }>(
+      `SELECT toString(series_id) AS id, min(ts) AS mint, max(ts) AS maxt FROM ${this.db}.samples
+       WHERE series_id IN (${hit.map((s) => s.idStr).join(',')}) GROUP BY series_id`,
+    );
+    const left = new Map(rows.map((r) => [r.id, r]));
+    for (const s of hit) {
+      const r = left.get(s.idStr);
+      if (r) {
+        s.minT = Number(r.mint);
+        s.maxT = Number(r.maxt);
+      } else {
+        s.minT = Infinity;
+        s.maxT = -Infinity;
+      }
+    }
+  }
+
+  async cleanTombstones(): Promise<void> {
+    await this.writer.flushed();
+    await this.sql.exec(`ALTER TABLE ${this.db}.samples APPLY DELETED MASK`, { mutations_sync: 2 });
+  }
+
+  async stats(): Promise<StorageStats> {
+    const rows = await this.sql.queryRows<{ bytes: string; rows: string }>(
+      `SELECT sum(bytes_on_disk) AS bytes, sum(rows) AS rows FROM system.parts
+       WHERE active AND database = '${this.db}' AND table = 'samples'`,
+    );
+    const bytesOnDisk = Number(rows[0]?.bytes ?? 0);
+    storageBytes.set(bytesOnDisk);
+    return { series: this.index.size, samples: Number(rows[0]?.rows ?? 0), bytesOnDisk };
+  }
+
+  /** Waits until every committed write is in ClickHouse (writes are already durable when commit resolves). */
+  flushed(): Promise<void> {
+    return this.writer.flushed();
+  }
+
+  /** Merges parts now: for benchmarks that measure bytes per sample after compaction. */
+  async optimize(): Promise<void> {
+    await this.writer.flushed();
+    await this.sql.exec(`OPTIMIZE TABLE ${this.db}.samples FINAL`);
+  }
+
+  async close(): Promise<void> {
+    await this.writer.close();
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * One SQL layer, two transports: chDB in-process (the embedded default) and a ClickHouse server over HTTP.
+ * Everything above speaks ClickHouse SQL through this interface and never knows which one it has.
+ */
+export interface SqlTransport {
+  /** "chdb" or "clickhouse", for logs and build info. */
+  readonly kind: 'chdb' | 'clickhouse';
+  /** Runs a statement that returns nothing (DDL, ALTER, DELETE, OPTIMIZE). */
+  exec(sql: string, settings?: Record<string, string | number>): Promise<void>;
+  /** Runs a query and returns rows parsed from JSONEachRow. 64-bit integers come back as strings. */
+  queryRows<T>(sql: string, signal?: AbortSignal): Promise<T[]>;
+  /** Runs a query and returns the raw RowBinary result (bit-exact floats, fixed-width integers). */
+  queryRowBinary(sql: string, signal?: AbortSignal): Promise<Uint8Array>;
+  /**
+   * Inserts a TSV payload into `table`. Resolves once ClickHouse has written the data part, which is the
+   * durability point Vigil acknowledges senders at. The buffer must not be modified until it resolves.
+   */
+  insertTSV(table: string, body: Buffer, settings?: Record<string, string | number>): Promise<void>;
+  /** Same for a JSONEachRow payload. */
+  insertJSON(table: string, body: Buffer): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class TransportError extends Error {
+  override name = 'TransportError';
+}
+
+/** Quotes a string literal for ClickHouse SQL. */
+export function sqlString(s: string): string {
+  return "'" + s.replace(/\\/g, '\\\\').replace(/'/g, "\\'") + "'";
+}
+
+/** Validates an identifier we interpolate (database names come from configuration). */
+export function sqlIdent(s: string): string {
+  if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(s)) throw new TransportError(`invalid ClickHouse identifier ${JSON.stringify(s)}`);
+  return s;
+}
