@@ -1,0 +1,275 @@
+/**
+ * The Prometheus HTTP API (https://prometheus.io/docs/prometheus/latest/querying/api/) with its exact
+ * response shapes and error codes, so Grafana's Prometheus data source, promtool and scripts work unchanged.
+ */
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { Matcher } from '../model/matcher.ts';
+import type { Storage } from '../store/interface.ts';
+import { queryDuration } from '../self/metrics.ts';
+import {
+  EvalError,
+  ParseError,
+  QueryCanceledError,
+  QueryTimeoutError,
+  TooManySamplesError,
+  parse,
+  type Engine,
+} from '../query/promql/index.ts';
+import { ApiError, MAX_TIME, MIN_TIME, allValues, optionalTime, parseDurationParam, parseTime } from './params.ts';
+
+export interface BuildInfo {
+  readonly version: string;
+  readonly revision: string;
+  readonly branch: string;
+  readonly buildUser: string;
+  readonly buildDate: string;
+  readonly goVersion: string;
+}
+
+export interface PrometheusApiDeps {
+  readonly storage: Storage;
+  readonly engine: Engine;
+  readonly buildInfo: BuildInfo;
+  /** Active scrape targets in Prometheus's /api/v1/targets shape. */
+  readonly targets?: () => unknown[];
+  readonly queryTimeoutMs: number;
+}
+
+/** Prometheus limits a range query to 11,000 points per series. */
+const MAX_POINTS = 11_000;
+
+type Params = (name: string) => string[];
+
+function paramsOf(req: FastifyRequest): Params {
+  const body = req.body && typeof req.body === 'object' ? (req.body as Record<string, unknown>) : undefined;
+  return allValues(req.query as Record<string, unknown>, body);
+}
+
+function one(p: Params, name: string): string | undefined {
+  return p(name)[0];
+}
+
+/** Parses a `match[]` series selector into matchers (it must be a plain vector selector). */
+export function parseSeriesSelector(s: string): Matcher[] {
+  let expr;
+  try {
+    expr = parse(s);
+  } catch (err) {
+    throw new ApiError('bad_data', `invalid parameter "match[]": ${(err as Error).message}`);
+  }
+  while (expr.type === 'ParenExpr') expr = expr.expr;
+  if (expr.type !== 'VectorSelector')
+    throw new ApiError('bad_data', `invalid parameter "match[]": ${JSON.stringify(s)} is not a series selector`);
+  return [...expr.matchers];
+}
+
+function matcherSets(p: Params, required: boolean): Matcher[][] {
+  const raw = p('match[]');
+  if (required && raw.length === 0) throw new ApiError('bad_data', 'no match[] parameter provided');
+  return raw.map(parseSeriesSelector);
+}
+
+function toApiError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  if (err instanceof ParseError) return new ApiError('bad_data', err.message, { cause: err });
+  if (err instanceof QueryTimeoutError) return new ApiError('timeout', err.message, { cause: err });
+  if (err instanceof QueryCanceledError) return new ApiError('canceled', err.message, { cause: err });
+  if (err instanceof TooManySamplesError || err instanceof EvalError)
+    return new ApiError('execution', err.message, { cause: err });
+  return new ApiError('internal', (err as Error)?.message ?? String(err), { cause: err });
+}
+
+function sendError(reply: FastifyReply, err: unknown): FastifyReply {
+  const e = toApiError(err);
+  if (e.errorType === 'internal') reply.log.error({ err }, 'API request failed');
+  return reply.code(e.status).send({ status: 'error', errorType: e.errorType, error: e.message });
+}
+
+function success(reply: FastifyReply, data: unknown, warnings?: string[]): FastifyReply {
+  return reply.send(warnings?.length ? { status: 'success', data, warnings } : { status: 'success', data });
+}
+
+/** Wraps a handler so every failure is answered in Prometheus's error shape. */
+function handle(fn: (p: Params, req: FastifyRequest, reply: FastifyReply) => Promise<unknown>) {
+  return async (req: FastifyRequest, reply: FastifyReply) => {
+    try {
+      return await fn(paramsOf(req), req, reply);
+    } catch (err) {
+      return sendError(reply, err);
+    }
+  };
+}
+
+function queryTimeout(p: Params, dflt: number): number {
+  const t = one(p, 'timeout');
+  if (!t) return dflt;
+  return Math.min(dflt, parseDurationParam(t, 'timeout'));
+}
+
+/** Aborts the query when the client goes away or the per-request timeout passes. */
+function querySignal(reply: FastifyReply, timeoutMs: number): AbortSignal {
+  const ctl = new AbortController();
+  reply.raw.once('close', () => {
+    if (!reply.raw.writableFinished) ctl.abort(new QueryCanceledError('query was canceled: the client went away'));
+  });
+  return AbortSignal.any([ctl.signal, AbortSignal.timeout(timeoutMs)]);
+}
+
+export function prometheusApi(deps: PrometheusApiDeps): FastifyPluginAsync {
+  return async (app: FastifyInstance) => {
+    const both = (path: string, h: ReturnType<typeof handle>) => {
+      app.get(path, h);
+      app.post(path, h);
+    };
+
+    both(
+      '/api/v1/query',
+      handle(async (p, _req, reply) => {
+        const query = one(p, 'query');
+        if (!query) throw new ApiError('bad_data', 'invalid parameter "query": query must not be empty');
+        const time = optionalTime(one(p, 'time'), 'time', Date.now());
+        const timeout = queryTimeout(p, deps.queryTimeoutMs);
+        const end = queryDuration.startTimer({ kind: 'instant' });
+        const res = await deps.engine.instantQuery(deps.storage, query, time, {
+          signal: querySignal(reply, timeout),
+          stats: one(p, 'stats') !== undefined,
+        });
+        end();
+        const { warnings, ...data } = res as typeof res & { warnings?: string[] };
+        return success(reply, data, warnings);
+      }),
+    );
+
+    both(
+      '/api/v1/query_range',
+      handle(async (p, _req, reply) => {
+        const query = one(p, 'query');
+        const startS = one(p, 'start');
+        const endS = one(p, 'end');
+        const stepS = one(p, 'step');
+        if (startS === undefined) throw new ApiError('bad_data', 'invalid parameter "start": missing');
+        if (endS === undefined) throw new ApiError('bad_data', 'invalid parameter "end": missing');
+        if (stepS === undefined) throw new ApiError('bad_data', 'invalid parameter "step": missing');
+        const start = parseTime(startS, 'start');
+        const end = parseTime(endS, 'end');
+        if (end < start) throw new ApiError('bad_data', 'end timestamp must not be before start time');
+        const step = parseDurationParam(stepS, 'step');
+        if (step <= 0)
+          throw new ApiError(
+            'bad_data',
+            'zero or negative query resolution step widths are not accepted. Try a positive integer',
+          );
+        if ((end - start) / step > MAX_POINTS)
+          throw new ApiError(
+            'bad_data',
+            'exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)',
+          );
+        if (!query) throw new ApiError('bad_data', 'invalid parameter "query": query must not be empty');
+        const timeout = queryTimeout(p, deps.queryTimeoutMs);
+        const done = queryDuration.startTimer({ kind: 'range' });
+        const res = await deps.engine.rangeQuery(deps.storage, query, start, end, step, {
+          signal: querySignal(reply, timeout),
+          stats: one(p, 'stats') !== undefined,
+        });
+        done();
+        const { warnings, ...data } = res as typeof res & { warnings?: string[] };
+        return success(reply, data, warnings);
+      }),
+    );
+
+    const range = (p: Params) => {
+      const start = optionalTime(one(p, 'start'), 'start', MIN_TIME);
+      const end = optionalTime(one(p, 'end'), 'end', MAX_TIME);
+      if (end < start) throw new ApiError('bad_data', 'end timestamp must not be before start time');
+      return { start, end };
+    };
+    const limitOf = (p: Params) => {
+      const l = one(p, 'limit');
+      if (l === undefined || l === '') return 0;
+      const n = Number(l);
+      if (!Number.isInteger(n) || n < 0) throw new ApiError('bad_data', `invalid parameter "limit": "${l}" is not a non-negative integer`);
+      return n;
+    };
+    const limited = <T>(items: T[], limit: number): { items: T[]; warnings?: string[] } =>
+      limit > 0 && items.length > limit
+        ? { items: items.slice(0, limit), warnings: ['results truncated due to limit'] }
+        : { items };
+
+    both(
+      '/api/v1/series',
+      handle(async (p, _req, reply) => {
+        const sets = matcherSets(p, true);
+        const { start, end } = range(p);
+        const all = await deps.storage.querier(start, end).series(sets);
+        const { items, warnings } = limited(all as Record<string, string>[], limitOf(p));
+        return success(reply, items, warnings);
+      }),
+    );
+
+    both(
+      '/api/v1/labels',
+      handle(async (p, _req, reply) => {
+        const sets = matcherSets(p, false);
+        const { start, end } = range(p);
+        const { items, warnings } = limited(await deps.storage.querier(start, end).labelNames(sets), limitOf(p));
+        return success(reply, items, warnings);
+      }),
+    );
+
+    app.get(
+      '/api/v1/label/:name/values',
+      handle(async (p, req, reply) => {
+        const name = (req.params as { name: string }).name;
+        if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(name))
+          throw new ApiError('bad_data', `invalid label name: ${JSON.stringify(name)}`);
+        const sets = matcherSets(p, false);
+        const { start, end } = range(p);
+        const values = await deps.storage.querier(start, end).labelValues(name, sets);
+        const { items, warnings } = limited(values, limitOf(p));
+        return success(reply, items, warnings);
+      }),
+    );
+
+    app.get(
+      '/api/v1/metadata',
+      handle(async (p, _req, reply) => {
+        const limit = limitOf(p);
+        const metric = one(p, 'metric');
+        const md = await deps.storage.metadata(metric || undefined, limit || undefined);
+        return success(reply, Object.fromEntries(md));
+      }),
+    );
+
+    app.get(
+      '/api/v1/status/buildinfo',
+      handle(async (_p, _req, reply) => success(reply, deps.buildInfo)),
+    );
+
+    if (deps.targets) {
+      const targets = deps.targets;
+      app.get(
+        '/api/v1/targets',
+        handle(async (p, _req, reply) => {
+          const state = one(p, 'state') ?? 'any';
+          const active = state === 'any' || state === 'active' ? targets() : [];
+          return success(reply, { activeTargets: active, droppedTargets: [] });
+        }),
+      );
+    }
+
+    const adminDelete = handle(async (p, _req, reply) => {
+      const sets = matcherSets(p, true);
+      const { start, end } = range(p);
+      await deps.storage.deleteSeries(sets, start, end);
+      return reply.code(204).send();
+    });
+    app.post('/api/v1/admin/tsdb/delete_series', adminDelete);
+    app.put('/api/v1/admin/tsdb/delete_series', adminDelete);
+    const clean = handle(async (_p, _req, reply) => {
+      await deps.storage.cleanTombstones();
+      return reply.code(204).send();
+    });
+    app.post('/api/v1/admin/tsdb/clean_tombstones', clean);
+    app.put('/api/v1/admin/tsdb/clean_tombstones', clean);
+  };
+}

@@ -1,0 +1,147 @@
+/**
+ * The composition root: builds storage, state, the query engine, ingestion and collectors from the
+ * configuration and wires them into the HTTP servers. Nothing else constructs these pieces.
+ */
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { VigilConfig } from './config/config.ts';
+import { createServer } from './api/server.ts';
+import { prometheusApi } from './api/prometheus.ts';
+import { ChdbTransport } from './store/clickhouse/chdb.ts';
+import { ClickHouseServerTransport } from './store/clickhouse/server.ts';
+import { ClickHouseStorage } from './store/clickhouse/storage.ts';
+import type { SqlTransport } from './store/clickhouse/transport.ts';
+import { openStateStore } from './state/open.ts';
+import type { StateStore } from './state/interface.ts';
+import { Engine } from './query/promql/index.ts';
+import { DEFAULT_INGEST_LIMITS } from './ingest/validate.ts';
+import type { IngestDeps } from './ingest/http.ts';
+import { otlpHttpPlugin } from './ingest/otlp/handler.ts';
+import { remoteWritePlugin } from './ingest/remotewrite/handler.ts';
+import { ScrapeManager } from './ingest/scrape/manager.ts';
+import { HostCollector } from './health/host/collector.ts';
+import { buildInfo } from './version.ts';
+
+export interface RunningVigil {
+  readonly config: VigilConfig;
+  readonly storage: ClickHouseStorage;
+  readonly state: StateStore;
+  readonly server: FastifyInstance;
+  /** Port the main server listens on (useful when configured as 0). */
+  readonly port: number;
+  readonly otlpPort: number | undefined;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  readonly log?: (msg: string) => void;
+  readonly httpLogger?: boolean;
+}
+
+function openTransport(cfg: VigilConfig): SqlTransport {
+  if (cfg.storage.engine === 'clickhouse') {
+    const ch = cfg.storage.clickhouse!;
+    return new ClickHouseServerTransport({ url: ch.url, username: ch.username, password: ch.password });
+  }
+  return new ChdbTransport(join(cfg.data_dir, 'clickhouse'));
+}
+
+/** Starts every part of Vigil and returns a handle whose close() stops them in reverse order. */
+export async function startVigil(cfg: VigilConfig, opts: StartOptions = {}): Promise<RunningVigil> {
+  const log = opts.log ?? (() => {});
+  const closers: (() => Promise<void>)[] = [];
+  const close = async () => {
+    for (const c of closers.reverse()) {
+      try {
+        await c();
+      } catch (err) {
+        log(`shutdown: ${(err as Error).message}`);
+      }
+    }
+  };
+  try {
+    const sql = openTransport(cfg);
+    closers.push(() => sql.close());
+    const storage = await ClickHouseStorage.open(sql, {
+      database: cfg.storage.clickhouse?.database ?? 'vigil',
+      retentionMs: cfg.storage.retention,
+      maxPendingSamples: cfg.storage.max_pending_samples,
+    });
+    closers.push(() => storage.close());
+    log(`storage: ${sql.kind}, ${storage.index.size} series loaded`);
+
+    const state = await openStateStore(
+      cfg.state.driver === 'postgres'
+        ? { driver: 'postgres', url: cfg.state.url! }
+        : { driver: 'sqlite', path: cfg.state.path ?? join(cfg.data_dir, 'state.db') },
+    );
+    closers.push(() => state.close());
+
+    const engine = new Engine({
+      lookbackDeltaMs: cfg.query.lookback_delta,
+      maxSamples: cfg.query.max_samples,
+      timeoutMs: cfg.query.timeout,
+    });
+    const ingest: IngestDeps = {
+      storage,
+      limits: { ...DEFAULT_INGEST_LIMITS, maxFutureMs: cfg.ingest.max_future },
+    };
+
+    const scrape = new ScrapeManager({ storage, log });
+    closers.push(() => scrape.stop());
+
+    const server = createServer({ bodyLimit: cfg.server.max_body_size, ui: true, logger: opts.httpLogger });
+    await server.register(prometheusApi({
+      storage,
+      engine,
+      buildInfo: buildInfo(),
+      targets: () => scrape.targets(),
+      queryTimeoutMs: cfg.query.timeout,
+    }));
+    await server.register(remoteWritePlugin(ingest));
+    await server.register(otlpHttpPlugin(ingest));
+    closers.push(() => server.close());
+    await server.listen({ host: cfg.server.listen_address, port: cfg.server.port });
+    const port = (server.server.address() as { port: number }).port;
+    log(`listening on ${cfg.server.listen_address}:${port} (UI, Prometheus API, remote-write, OTLP/HTTP)`);
+
+    let otlpPort: number | undefined;
+    if (cfg.otlp.http_port !== 0 && cfg.otlp.http_port !== cfg.server.port) {
+      const otlp = createServer({ bodyLimit: cfg.server.max_body_size });
+      await otlp.register(otlpHttpPlugin(ingest));
+      closers.push(() => otlp.close());
+      await otlp.listen({ host: cfg.server.listen_address, port: cfg.otlp.http_port });
+      otlpPort = (otlp.server.address() as { port: number }).port;
+      log(`OTLP/HTTP on ${cfg.server.listen_address}:${otlpPort}`);
+    }
+
+    // Self-monitoring: Vigil scrapes its own /metrics like any target, and collects the host's metrics.
+    const selfTarget = `127.0.0.1:${port}`;
+    scrape.applyConfig(
+      { scrape_interval: cfg.self_monitoring.scrape_interval, scrape_timeout: 10_000, external_labels: {} } as never,
+      [
+        ...(cfg.self_monitoring.enabled
+          ? [
+              {
+                job_name: 'vigil',
+                scrape_interval: cfg.self_monitoring.scrape_interval,
+                static_configs: [{ targets: [selfTarget], labels: {} }],
+              },
+            ]
+          : []),
+        ...cfg.scrape_configs,
+      ] as never,
+    );
+    if (cfg.self_monitoring.enabled) {
+      const host = new HostCollector({ storage, intervalMs: cfg.self_monitoring.host_interval, instance: hostname() });
+      host.start();
+      closers.push(() => host.stop());
+    }
+
+    return { config: cfg, storage, state, server, port, otlpPort, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}

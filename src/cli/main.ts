@@ -1,0 +1,118 @@
+/**
+ * The `vigil` command: start, check-config, version. Exit codes: 0 ok, 1 runtime failure, 2 usage or
+ * configuration error.
+ */
+import { parseArgs } from 'node:util';
+import { loadConfigFile, overridesFromEnv, type ConfigOverrides } from '../config/config.ts';
+import { ConfigError } from '../config/yaml-errors.ts';
+import { VERSION, buildInfo } from '../version.ts';
+
+const USAGE = `Usage: vigil <command> [options]
+
+Commands:
+  start [--config FILE] [--data-dir DIR] [--port N] [--listen-address ADDR] [--otlp-http-port N]
+                          Start Vigil (embedded chDB storage under ./data unless configured otherwise).
+  check-config FILE       Validate a configuration file and report every problem with its line.
+  version                 Print the version.
+
+Environment: VIGIL_CONFIG, VIGIL_DATA_DIR, VIGIL_PORT, VIGIL_LISTEN_ADDRESS, VIGIL_OTLP_HTTP_PORT,
+VIGIL_RETENTION, VIGIL_STORAGE_ENGINE, VIGIL_CLICKHOUSE_URL, VIGIL_STATE_URL (flags win over environment,
+environment over the file).
+`;
+
+class UsageError extends Error {}
+
+function intFlag(v: string | undefined, flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw new UsageError(`${flag} must be an integer, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+async function start(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      config: { type: 'string', short: 'c' },
+      'data-dir': { type: 'string' },
+      port: { type: 'string', short: 'p' },
+      'listen-address': { type: 'string' },
+      'otlp-http-port': { type: 'string' },
+    },
+    strict: true,
+  });
+  const flags: ConfigOverrides = {};
+  if (values['data-dir'] !== undefined) flags.dataDir = values['data-dir'];
+  if (values['listen-address'] !== undefined) flags.listenAddress = values['listen-address'];
+  const port = intFlag(values.port, '--port');
+  if (port !== undefined) flags.port = port;
+  const otlpPort = intFlag(values['otlp-http-port'], '--otlp-http-port');
+  if (otlpPort !== undefined) flags.otlpHttpPort = otlpPort;
+  const file = values.config ?? process.env.VIGIL_CONFIG;
+  const cfg = loadConfigFile(file, { ...overridesFromEnv(process.env), ...flags });
+
+  const log = (msg: string) => process.stderr.write(`${new Date().toISOString()} vigil: ${msg}\n`);
+  log(`Vigil ${VERSION} starting, data in ${cfg.data_dir}`);
+  const { startVigil } = await import('../app.ts');
+  const vigil = await startVigil(cfg, { log });
+  log(`ready: open http://localhost:${vigil.port}/`);
+
+  await new Promise<void>((resolve) => {
+    const stop = (sig: string) => {
+      log(`${sig} received, shutting down`);
+      resolve();
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+  await vigil.close();
+  log('stopped');
+  return 0;
+}
+
+function checkConfig(argv: string[]): number {
+  const { positionals } = parseArgs({ args: argv, allowPositionals: true, options: {} });
+  if (positionals.length !== 1) throw new UsageError('check-config needs exactly one FILE');
+  loadConfigFile(positionals[0]);
+  process.stdout.write(`${positionals[0]}: OK\n`);
+  return 0;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    switch (cmd) {
+      case 'start':
+        return await start(rest);
+      case 'check-config':
+        return checkConfig(rest);
+      case 'version':
+      case '--version': {
+        const b = buildInfo();
+        process.stdout.write(`vigil ${b.version} (revision ${b.revision}, ${b.goVersion})\n`);
+        return 0;
+      }
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        process.stdout.write(USAGE);
+        return cmd === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command ${JSON.stringify(cmd)}`);
+    }
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.problems.length} configuration problem(s):\n${err.message}\n`);
+      return 2;
+    }
+    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`vigil: ${(err as Error).message}\n\n${USAGE}`);
+      return 2;
+    }
+    process.stderr.write(`vigil: ${(err as Error).stack ?? String(err)}\n`);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));
