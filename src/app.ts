@@ -20,6 +20,7 @@ import type { IngestDeps } from './ingest/http.ts';
 import { otlpHttpPlugin } from './ingest/otlp/handler.ts';
 import { remoteWritePlugin } from './ingest/remotewrite/handler.ts';
 import { ScrapeManager } from './ingest/scrape/manager.ts';
+import { scrapeConfigSchema } from './ingest/scrape/config.ts';
 import { HostCollector } from './health/host/collector.ts';
 import { buildInfo } from './version.ts';
 
@@ -117,22 +118,12 @@ export async function startVigil(cfg: VigilConfig, opts: StartOptions = {}): Pro
     }
 
     // Self-monitoring: Vigil scrapes its own /metrics like any target, and collects the host's metrics.
-    const selfTarget = `127.0.0.1:${port}`;
-    scrape.applyConfig(
-      { scrape_interval: cfg.self_monitoring.scrape_interval, scrape_timeout: 10_000, external_labels: {} } as never,
-      [
-        ...(cfg.self_monitoring.enabled
-          ? [
-              {
-                job_name: 'vigil',
-                scrape_interval: cfg.self_monitoring.scrape_interval,
-                static_configs: [{ targets: [selfTarget], labels: {} }],
-              },
-            ]
-          : []),
-        ...cfg.scrape_configs,
-      ] as never,
-    );
+    const selfJob = scrapeConfigSchema.parse({
+      job_name: 'vigil',
+      scrape_interval: `${cfg.self_monitoring.scrape_interval}ms`,
+      static_configs: [{ targets: [`127.0.0.1:${port}`] }],
+    });
+    scrape.applyConfig(cfg.global, [...(cfg.self_monitoring.enabled ? [selfJob] : []), ...cfg.scrape_configs]);
     if (cfg.self_monitoring.enabled) {
       const host = new HostCollector({ storage, intervalMs: cfg.self_monitoring.host_interval, instance: hostname() });
       host.start();

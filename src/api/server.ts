@@ -23,7 +23,6 @@ export function createServer(opts: ServerOptions): FastifyInstance {
   const app = Fastify({
     bodyLimit: opts.bodyLimit,
     logger: opts.logger ? { level: 'info' } : false,
-    disableRequestLogging: true,
     // Prometheus clients send match[] many times; keep arrays.
     routerOptions: { ignoreTrailingSlash: true },
   });

@@ -7,6 +7,13 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { parseDuration } from '../model/duration.ts';
+import {
+  DEFAULT_GLOBAL,
+  ScrapeConfigError,
+  globalConfigSchema,
+  resolveScrapeConfig,
+  scrapeConfigsSchema,
+} from '../ingest/scrape/config.ts';
 import { ConfigError, parseYaml, validateYaml } from './yaml-errors.ts';
 
 const duration = (what: string) =>
@@ -98,11 +105,20 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
-    global: z.record(z.string(), z.unknown()).optional(),
-    scrape_configs: z.array(z.unknown()).default([]),
+    /** Prometheus's own `global` and `scrape_configs` sections, unchanged. */
+    global: globalConfigSchema.optional().transform((g) => g ?? DEFAULT_GLOBAL),
+    scrape_configs: scrapeConfigsSchema.default([]),
   })
   .strict()
   .superRefine((c, ctx) => {
+    for (const [i, sc] of c.scrape_configs.entries()) {
+      try {
+        resolveScrapeConfig(c.global, sc);
+      } catch (err) {
+        if (!(err instanceof ScrapeConfigError)) throw err;
+        ctx.addIssue({ code: 'custom', path: ['scrape_configs', i, 'scrape_timeout'], message: err.message });
+      }
+    }
     if (c.storage.engine === 'clickhouse' && !c.storage.clickhouse)
       ctx.addIssue({
         code: 'custom',
