@@ -1,0 +1,19 @@
+/** Vigil's PromQL engine: parser, evaluator and the test-script runner's building blocks. */
+export type * from './ast.ts';
+export { parse, exprType } from './parser.ts';
+export { formatExpr, formatValue } from './format.ts';
+export {
+  ParseError,
+  QueryTimeoutError,
+  QueryCanceledError,
+  TooManySamplesError,
+  EvalError,
+} from './errors.ts';
+export {
+  Engine,
+  type EngineOptions,
+  type QueryOptions,
+  type QueryResult,
+  type QueryStats,
+} from './engine.ts';
+export { FUNCTIONS, type FunctionDef } from './functions.ts';
