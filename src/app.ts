@@ -83,6 +83,7 @@ export async function startVigil(cfg: VigilConfig, opts: StartOptions = {}): Pro
       lookbackDeltaMs: cfg.query.lookback_delta,
       maxSamples: cfg.query.max_samples,
       timeoutMs: cfg.query.timeout,
+      windows: cfg.query.compatibility,
     });
     const ingest: IngestDeps = {
       storage,
@@ -93,13 +94,15 @@ export async function startVigil(cfg: VigilConfig, opts: StartOptions = {}): Pro
     closers.push(() => scrape.stop());
 
     const server = createServer({ bodyLimit: cfg.server.max_body_size, ui: true, logger: opts.httpLogger });
-    await server.register(prometheusApi({
-      storage,
-      engine,
-      buildInfo: buildInfo(),
-      targets: () => scrape.targets(),
-      queryTimeoutMs: cfg.query.timeout,
-    }));
+    await server.register(
+      prometheusApi({
+        storage,
+        engine,
+        buildInfo: buildInfo(),
+        targets: () => scrape.targets(),
+        queryTimeoutMs: cfg.query.timeout,
+      }),
+    );
     await server.register(remoteWritePlugin(ingest));
     await server.register(otlpHttpPlugin(ingest));
     closers.push(() => server.close());
@@ -123,9 +126,16 @@ export async function startVigil(cfg: VigilConfig, opts: StartOptions = {}): Pro
       scrape_interval: `${cfg.self_monitoring.scrape_interval}ms`,
       static_configs: [{ targets: [`127.0.0.1:${port}`] }],
     });
-    scrape.applyConfig(cfg.global, [...(cfg.self_monitoring.enabled ? [selfJob] : []), ...cfg.scrape_configs]);
+    scrape.applyConfig(cfg.global, [
+      ...(cfg.self_monitoring.enabled ? [selfJob] : []),
+      ...cfg.scrape_configs,
+    ]);
     if (cfg.self_monitoring.enabled) {
-      const host = new HostCollector({ storage, intervalMs: cfg.self_monitoring.host_interval, instance: hostname() });
+      const host = new HostCollector({
+        storage,
+        intervalMs: cfg.self_monitoring.host_interval,
+        instance: hostname(),
+      });
       host.start();
       closers.push(() => host.stop());
     }

@@ -18,10 +18,24 @@ afterAll(() => {
 });
 
 async function startVigilProcess(port: number): Promise<ChildProcess> {
-  writeFileSync(join(dir, 'vigil.yml'), 'self_monitoring:\n  enabled: false\notlp:\n  http_port: 0\n');
+  writeFileSync(
+    join(dir, 'vigil.yml'),
+    'self_monitoring:\n  enabled: false\notlp:\n  http_port: 0\nstorage:\n  retention: 0\n',
+  );
   const proc = spawn(
     process.execPath,
-    ['bin/vigil.js', 'start', '--config', join(dir, 'vigil.yml'), '--data-dir', join(dir, 'data'), '--port', String(port), '--listen-address', '127.0.0.1'],
+    [
+      'bin/vigil.js',
+      'start',
+      '--config',
+      join(dir, 'vigil.yml'),
+      '--data-dir',
+      join(dir, 'data'),
+      '--port',
+      String(port),
+      '--listen-address',
+      '127.0.0.1',
+    ],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
   procs.push(proc);
@@ -59,7 +73,7 @@ describe('durability', () => {
           const res = await fetch(`http://127.0.0.1:${port}/api/v1/write`, {
             method: 'POST',
             headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'snappy' },
-            body: request(b, SERIES, PER),
+            body: new Uint8Array(request(b, SERIES, PER)),
           });
           if (res.status === 204) acked.push(b);
         } catch {
@@ -69,10 +83,11 @@ describe('durability', () => {
     };
     const writers = Array.from({ length: 4 }, writer);
     await waitFor('some acknowledged writes', async () => acked.length >= 40, 60_000);
+    const exited = new Promise((r) => proc.once('exit', r));
     proc.kill('SIGKILL');
     killed = true;
     await Promise.all(writers);
-    await new Promise((r) => proc.once('exit', r));
+    await exited;
 
     await startVigilProcess(port);
     const { body } = await getJSON(
@@ -82,14 +97,18 @@ describe('durability', () => {
       }),
     );
     expect(body.status).toBe('success');
-    const counts = new Map<string, number>(body.data.result.map((r: any) => [r.metric.batch, Number(r.value[1])]));
+    const counts = new Map<string, number>(
+      body.data.result.map((r: any) => [r.metric.batch, Number(r.value[1])]),
+    );
     const { body: samples } = await getJSON(
       queryURL(`http://127.0.0.1:${port}`, '/api/v1/query', {
         query: 'sum by (batch) (count_over_time(durable_total[10y]))',
         time: 1_700_000_000 + next * PER + 100,
       }),
     );
-    const sampleCounts = new Map<string, number>(samples.data.result.map((r: any) => [r.metric.batch, Number(r.value[1])]));
+    const sampleCounts = new Map<string, number>(
+      samples.data.result.map((r: any) => [r.metric.batch, Number(r.value[1])]),
+    );
     for (const b of acked) {
       expect(counts.get(String(b)), `series of acknowledged batch ${b}`).toBe(SERIES);
       expect(sampleCounts.get(String(b)), `samples of acknowledged batch ${b}`).toBe(SERIES * PER);

@@ -22,7 +22,11 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs = 30_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastErr: unknown;
   while (Date.now() < deadline) {
@@ -34,7 +38,9 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `: ${(lastErr as Error).message}` : ''}`);
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `: ${(lastErr as Error).message}` : ''}`,
+  );
 }
 
 export interface TestVigil extends RunningVigil {
@@ -47,7 +53,12 @@ export interface TestVigil extends RunningVigil {
 export async function startTestVigil(yaml = '', opts: { selfMonitoring?: boolean } = {}): Promise<TestVigil> {
   const dataDir = tempDir('data');
   const selfBlock = opts.selfMonitoring ? '' : 'self_monitoring:\n  enabled: false\n';
-  const cfg = loadConfigText(selfBlock + yaml, 'test.yml', { dataDir, port: 0, otlpHttpPort: 0, listenAddress: '127.0.0.1' });
+  const cfg = loadConfigText(selfBlock + yaml, 'test.yml', {
+    dataDir,
+    port: 0,
+    otlpHttpPort: 0,
+    listenAddress: '127.0.0.1',
+  });
   const v = await startVigil(cfg);
   return {
     ...v,
@@ -85,7 +96,13 @@ export interface Peer {
 }
 
 /** Starts a peer binary (prometheus, node exporter) and waits until `readyPath` answers 200. */
-export async function startPeer(cmd: string, args: string[], url: string, readyPath: string, cleanup: string[] = []): Promise<Peer> {
+export async function startPeer(
+  cmd: string,
+  args: string[],
+  url: string,
+  readyPath: string,
+  cleanup: string[] = [],
+): Promise<Peer> {
   const proc = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   proc.stderr!.on('data', (d: Buffer) => {

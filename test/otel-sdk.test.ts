@@ -5,7 +5,11 @@
 import { OTLPMetricExporter as JsonExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { OTLPMetricExporter as ProtoExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { MeterProvider, PeriodicExportingMetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
+import {
+  MeterProvider,
+  PeriodicExportingMetricReader,
+  type PushMetricExporter,
+} from '@opentelemetry/sdk-metrics';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getJSON, queryURL, startTestVigil, waitFor, type TestVigil } from './helpers.ts';
 
@@ -20,12 +24,20 @@ afterAll(async () => {
 async function exportWith(exporter: PushMetricExporter, service: string): Promise<void> {
   const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 60_000 });
   const provider = new MeterProvider({
-    resource: resourceFromAttributes({ 'service.name': service, 'service.namespace': 'pipeline', 'service.instance.id': 'pod-1', 'deployment.environment': 'test' }),
+    resource: resourceFromAttributes({
+      'service.name': service,
+      'service.namespace': 'pipeline',
+      'service.instance.id': 'pod-1',
+      'deployment.environment': 'test',
+    }),
     readers: [reader],
   });
   const meter = provider.getMeter('delivery', '1.2.3');
   const sent = meter.createCounter('messages.sent', { unit: '{message}', description: 'Messages sent.' });
-  const latency = meter.createHistogram('delivery.duration', { unit: 's', advice: { explicitBucketBoundaries: [0.1, 0.5, 1] } });
+  const latency = meter.createHistogram('delivery.duration', {
+    unit: 's',
+    advice: { explicitBucketBoundaries: [0.1, 0.5, 1] },
+  });
   const queue = meter.createUpDownCounter('queue.depth', { description: 'Messages waiting.' });
   const mem = meter.createObservableGauge('memory.usage', { unit: 'By' });
   mem.addCallback((r) => r.observe(1024, { area: 'heap' }));
@@ -58,12 +70,23 @@ describe.each([
     });
     const byChannel = Object.fromEntries(sent.map((s) => [s.metric.channel, s.value[1]]));
     expect(byChannel).toEqual({ email: '5', sms: '2' });
-    expect(sent[0]!.metric).toMatchObject({ instance: 'pod-1', otel_scope_name: 'delivery', otel_scope_version: '1.2.3' });
+    expect(sent[0]!.metric).toMatchObject({
+      instance: 'pod-1',
+      otel_scope_name: 'delivery',
+      otel_scope_version: '1.2.3',
+    });
 
     const buckets = await instant(`delivery_duration_seconds_bucket{job="${job}"}`);
-    expect(Object.fromEntries(buckets.map((b) => [b.metric.le, b.value[1]]))).toEqual({ '0.1': '1', '0.5': '2', '1': '3', '+Inf': '4' });
+    expect(Object.fromEntries(buckets.map((b) => [b.metric.le, b.value[1]]))).toEqual({
+      '0.1': '1',
+      '0.5': '2',
+      '1': '3',
+      '+Inf': '4',
+    });
     expect((await instant(`delivery_duration_seconds_count{job="${job}"}`))[0]!.value[1]).toBe('4');
-    expect(Number((await instant(`delivery_duration_seconds_sum{job="${job}"}`))[0]!.value[1])).toBeCloseTo(3.05);
+    expect(Number((await instant(`delivery_duration_seconds_sum{job="${job}"}`))[0]!.value[1])).toBeCloseTo(
+      3.05,
+    );
     expect((await instant(`queue_depth{job="${job}"}`))[0]!.value[1]).toBe('7');
     expect((await instant(`memory_usage_bytes{job="${job}", area="heap"}`))[0]!.value[1]).toBe('1024');
     const info = await instant(`target_info{job="${job}"}`);

@@ -4,7 +4,15 @@
  */
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getJSON, queryURL, startPrometheus, startTestVigil, waitFor, type Peer, type TestVigil } from './helpers.ts';
+import {
+  getJSON,
+  queryURL,
+  startPrometheus,
+  startTestVigil,
+  waitFor,
+  type Peer,
+  type TestVigil,
+} from './helpers.ts';
 
 let vigil: TestVigil;
 let prom: Peer;
@@ -23,17 +31,27 @@ function page(): string {
     '# TYPE demo_latency_seconds histogram',
   ];
   let cum = 0;
-  for (const [le, per] of [['0.05', 5], ['0.1', 3], ['0.5', 2], ['1', 1], ['+Inf', 1]] as const) {
+  for (const [le, per] of [
+    ['0.05', 5],
+    ['0.1', 3],
+    ['0.5', 2],
+    ['1', 1],
+    ['+Inf', 1],
+  ] as const) {
     cum += per * hits;
     lines.push(`demo_latency_seconds_bucket{le="${le}"} ${cum}`);
   }
   lines.push(`demo_latency_seconds_sum ${hits * 1.75}`, `demo_latency_seconds_count ${cum}`);
-  lines.push('# TYPE demo_temperature_celsius gauge', `demo_temperature_celsius{room="x"} ${20 + Math.sin(hits)}`);
+  lines.push(
+    '# TYPE demo_temperature_celsius gauge',
+    `demo_temperature_celsius{room="x"} ${20 + Math.sin(hits)}`,
+  );
   return lines.join('\n') + '\n';
 }
 
 beforeAll(async () => {
-  vigil = await startTestVigil();
+  // Debian's Prometheus is 2.x: compare with Vigil in its Prometheus 2 window mode.
+  vigil = await startTestVigil('query:\n  compatibility: prometheus2\n');
   target = createServer((_req, res) => {
     res.setHeader('content-type', 'text/plain; version=0.0.4');
     res.end(page());
@@ -91,9 +109,24 @@ describe('Prometheus remote_write into Vigil', () => {
       },
       60_000,
     );
-    evalTime = (Date.now() - 4000) / 1000;
-    const { body } = await getJSON(queryURL(vigil.url, '/api/v1/query', { query: 'up{job="demo"}', time: evalTime }));
-    expect(body.data.result).toEqual([{ metric: { __name__: 'up', instance: expect.any(String), job: 'demo' }, value: [evalTime, '1'] }]);
+    // Remote-write trails the scrape by a few seconds: evaluate where Vigil already has every sample.
+    evalTime = Math.round(Date.now() - 5000) / 1000;
+    await waitFor(
+      'Vigil to hold samples past the evaluation time',
+      async () => {
+        const { body } = await getJSON<{ result: Vec }>(
+          queryURL(vigil.url, '/api/v1/query', { query: 'min(timestamp(demo_temperature_celsius))' }),
+        );
+        return Number(body.data.result[0]?.value[1] ?? 0) > evalTime + 1;
+      },
+      30_000,
+    );
+    const { body } = await getJSON(
+      queryURL(vigil.url, '/api/v1/query', { query: 'up{job="demo"}', time: evalTime }),
+    );
+    expect(body.data.result).toEqual([
+      { metric: { __name__: 'up', instance: expect.any(String), job: 'demo' }, value: [evalTime, '1'] },
+    ]);
   }, 90_000);
 
   const instantQueries = [
@@ -132,25 +165,26 @@ describe('Prometheus remote_write into Vigil', () => {
     }
   });
 
-  it.each(['rate(demo_requests_total[5s])', 'sum(demo_latency_seconds_bucket) by (le)', 'demo_temperature_celsius * 2'])(
-    'range query %s matches Prometheus',
-    async (query) => {
-      const params = { query, start: evalTime - 10, end: evalTime, step: 1 };
-      const [a, b] = await Promise.all([
-        getJSON<{ result: Mat }>(queryURL(prom.url, '/api/v1/query_range', params)),
-        getJSON<{ result: Mat }>(queryURL(vigil.url, '/api/v1/query_range', params)),
-      ]);
-      expect(b.body.status).toBe('success');
-      const want = new Map(a.body.data.result.map((s) => [key(s.metric), s.values]));
-      const got = new Map(b.body.data.result.map((s) => [key(s.metric), s.values]));
-      expect([...got.keys()].sort()).toEqual([...want.keys()].sort());
-      for (const [k, values] of want) {
-        const g = got.get(k)!;
-        expect(g.map((p) => p[0])).toEqual(values.map((p) => p[0]));
-        values.forEach(([, v], i) => expect(close(g[i]![1], v), `${query} ${k} @${values[i]![0]}`).toBe(true));
-      }
-    },
-  );
+  it.each([
+    'rate(demo_requests_total[5s])',
+    'sum(demo_latency_seconds_bucket) by (le)',
+    'demo_temperature_celsius * 2',
+  ])('range query %s matches Prometheus', async (query) => {
+    const params = { query, start: evalTime - 10, end: evalTime, step: 1 };
+    const [a, b] = await Promise.all([
+      getJSON<{ result: Mat }>(queryURL(prom.url, '/api/v1/query_range', params)),
+      getJSON<{ result: Mat }>(queryURL(vigil.url, '/api/v1/query_range', params)),
+    ]);
+    expect(b.body.status).toBe('success');
+    const want = new Map(a.body.data.result.map((s) => [key(s.metric), s.values]));
+    const got = new Map(b.body.data.result.map((s) => [key(s.metric), s.values]));
+    expect([...got.keys()].sort()).toEqual([...want.keys()].sort());
+    for (const [k, values] of want) {
+      const g = got.get(k)!;
+      expect(g.map((p) => p[0])).toEqual(values.map((p) => p[0]));
+      values.forEach(([, v], i) => expect(close(g[i]![1], v), `${query} ${k} @${values[i]![0]}`).toBe(true));
+    }
+  });
 
   it('answers series, labels and label values like Prometheus', async () => {
     const p = { 'match[]': 'demo_requests_total', start: evalTime - 10, end: evalTime };

@@ -24,7 +24,14 @@ describe('vigil start on a fresh machine', () => {
     const started = Date.now();
     proc = spawn(
       process.execPath,
-      [join(import.meta.dirname, '..', 'bin', 'vigil.js'), 'start', '--port', String(port), '--otlp-http-port', '0'],
+      [
+        join(import.meta.dirname, '..', 'bin', 'vigil.js'),
+        'start',
+        '--port',
+        String(port),
+        '--otlp-http-port',
+        '0',
+      ],
       { cwd, stdio: ['ignore', 'ignore', 'pipe'] },
     );
     let log = '';
@@ -42,7 +49,9 @@ describe('vigil start on a fresh machine', () => {
     });
     expect(up.value[1]).toBe('1');
     const host = await waitFor('node_load1', async () => {
-      const { body } = await getJSON(queryURL(base, '/api/v1/query', { query: 'node_memory_MemTotal_bytes' }));
+      const { body } = await getJSON(
+        queryURL(base, '/api/v1/query', { query: 'node_memory_MemTotal_bytes' }),
+      );
       return body.data?.result?.[0];
     });
     expect(Number(host.value[1])).toBeGreaterThan(0);

@@ -1,7 +1,8 @@
 /** Parsing of Prometheus HTTP API parameters, with Prometheus's error messages. */
 import { DurationError, parseDuration } from '../model/duration.ts';
 
-export type ErrorType = 'bad_data' | 'execution' | 'timeout' | 'canceled' | 'internal' | 'unavailable' | 'not_found';
+export type ErrorType =
+  'bad_data' | 'execution' | 'timeout' | 'canceled' | 'internal' | 'unavailable' | 'not_found';
 
 const STATUS: Record<ErrorType, number> = {
   bad_data: 400,
@@ -52,7 +53,10 @@ export function parseDurationParam(s: string, param: string): number {
   if (s.trim() !== '' && Number.isFinite(n)) {
     const ms = n * 1000;
     if (!Number.isFinite(ms) || Math.abs(ms) > 9.2e15)
-      throw new ApiError('bad_data', `invalid parameter "${param}": cannot parse "${s}" to a valid duration. It overflows int64`);
+      throw new ApiError(
+        'bad_data',
+        `invalid parameter "${param}": cannot parse "${s}" to a valid duration. It overflows int64`,
+      );
     return Math.round(ms);
   }
   try {

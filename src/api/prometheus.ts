@@ -15,7 +15,15 @@ import {
   parse,
   type Engine,
 } from '../query/promql/index.ts';
-import { ApiError, MAX_TIME, MIN_TIME, allValues, optionalTime, parseDurationParam, parseTime } from './params.ts';
+import {
+  ApiError,
+  MAX_TIME,
+  MIN_TIME,
+  allValues,
+  optionalTime,
+  parseDurationParam,
+  parseTime,
+} from './params.ts';
 
 export interface BuildInfo {
   readonly version: string;
@@ -59,7 +67,10 @@ export function parseSeriesSelector(s: string): Matcher[] {
   }
   while (expr.type === 'ParenExpr') expr = expr.expr;
   if (expr.type !== 'VectorSelector')
-    throw new ApiError('bad_data', `invalid parameter "match[]": ${JSON.stringify(s)} is not a series selector`);
+    throw new ApiError(
+      'bad_data',
+      `invalid parameter "match[]": ${JSON.stringify(s)} is not a series selector`,
+    );
   return [...expr.matchers];
 }
 
@@ -79,8 +90,12 @@ function toApiError(err: unknown): ApiError {
   return new ApiError('internal', (err as Error)?.message ?? String(err), { cause: err });
 }
 
-function sendError(reply: FastifyReply, err: unknown): FastifyReply {
-  const e = toApiError(err);
+function sendError(reply: FastifyReply, err: unknown, signal?: AbortSignal): FastifyReply {
+  // The engine reports any abort as a cancellation; an abort by our own timer is a timeout.
+  const timedOut = signal?.aborted && (signal.reason as Error | undefined)?.name === 'TimeoutError';
+  const e = timedOut
+    ? new ApiError('timeout', 'query timed out in expression evaluation', { cause: err })
+    : toApiError(err);
   if (e.errorType === 'internal') reply.log.error({ err }, 'API request failed');
   return reply.code(e.status).send({ status: 'error', errorType: e.errorType, error: e.message });
 }
@@ -95,7 +110,7 @@ function handle(fn: (p: Params, req: FastifyRequest, reply: FastifyReply) => Pro
     try {
       return await fn(paramsOf(req), req, reply);
     } catch (err) {
-      return sendError(reply, err);
+      return sendError(reply, err, querySignals.get(reply));
     }
   };
 }
@@ -106,13 +121,18 @@ function queryTimeout(p: Params, dflt: number): number {
   return Math.min(dflt, parseDurationParam(t, 'timeout'));
 }
 
+const querySignals = new WeakMap<FastifyReply, AbortSignal>();
+
 /** Aborts the query when the client goes away or the per-request timeout passes. */
 function querySignal(reply: FastifyReply, timeoutMs: number): AbortSignal {
   const ctl = new AbortController();
   reply.raw.once('close', () => {
-    if (!reply.raw.writableFinished) ctl.abort(new QueryCanceledError('query was canceled: the client went away'));
+    if (!reply.raw.writableFinished)
+      ctl.abort(new QueryCanceledError('query was canceled: the client went away'));
   });
-  return AbortSignal.any([ctl.signal, AbortSignal.timeout(timeoutMs)]);
+  const signal = AbortSignal.any([ctl.signal, AbortSignal.timeout(timeoutMs)]);
+  querySignals.set(reply, signal);
+  return signal;
 }
 
 export function prometheusApi(deps: PrometheusApiDeps): FastifyPluginAsync {
@@ -187,7 +207,8 @@ export function prometheusApi(deps: PrometheusApiDeps): FastifyPluginAsync {
       const l = one(p, 'limit');
       if (l === undefined || l === '') return 0;
       const n = Number(l);
-      if (!Number.isInteger(n) || n < 0) throw new ApiError('bad_data', `invalid parameter "limit": "${l}" is not a non-negative integer`);
+      if (!Number.isInteger(n) || n < 0)
+        throw new ApiError('bad_data', `invalid parameter "limit": "${l}" is not a non-negative integer`);
       return n;
     };
     const limited = <T>(items: T[], limit: number): { items: T[]; warnings?: string[] } =>
@@ -211,7 +232,10 @@ export function prometheusApi(deps: PrometheusApiDeps): FastifyPluginAsync {
       handle(async (p, _req, reply) => {
         const sets = matcherSets(p, false);
         const { start, end } = range(p);
-        const { items, warnings } = limited(await deps.storage.querier(start, end).labelNames(sets), limitOf(p));
+        const { items, warnings } = limited(
+          await deps.storage.querier(start, end).labelNames(sets),
+          limitOf(p),
+        );
         return success(reply, items, warnings);
       }),
     );

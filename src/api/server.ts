@@ -35,10 +35,16 @@ export function createServer(opts: ServerOptions): FastifyInstance {
   app.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
     const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
     if (status >= 500) req.log.error({ err }, 'request failed');
-    const message = status === 413 ? `request body is larger than the limit of ${opts.bodyLimit} bytes` : err.message;
+    const message =
+      status === 413 ? `request body is larger than the limit of ${opts.bodyLimit} bytes` : err.message;
     if (req.url.startsWith('/api/v1/'))
-      return reply.code(status).send({ status: 'error', errorType: status < 500 ? 'bad_data' : 'internal', error: message });
-    return reply.code(status).type('text/plain; charset=utf-8').send(message + '\n');
+      return reply
+        .code(status)
+        .send({ status: 'error', errorType: status < 500 ? 'bad_data' : 'internal', error: message });
+    return reply
+      .code(status)
+      .type('text/plain; charset=utf-8')
+      .send(message + '\n');
   });
 
   app.get('/-/healthy', async (_req, reply) => reply.type('text/plain').send('Vigil is Healthy.\n'));

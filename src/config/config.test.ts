@@ -35,14 +35,26 @@ describe('configuration', () => {
 
   it('reports every problem with file, line, column and path', () => {
     const out = problems(
-      ['server:', '  port: 99999', 'storage:', '  retention: 15x', '  enigne: chdb', 'state:', '  driver: postgres'].join('\n'),
+      [
+        'server:',
+        '  port: 99999',
+        'storage:',
+        '  retention: 15x',
+        '  enigne: chdb',
+        'state:',
+        '  driver: postgres',
+      ].join('\n'),
     );
     expect(out).toHaveLength(3);
     expect(out.find((l) => l.includes('server.port'))).toMatch(/^vigil\.yml:2:9: server\.port: /);
-    expect(out.find((l) => l.includes('storage.retention'))).toMatch(/^vigil\.yml:4:14: storage\.retention: not a valid duration/);
+    expect(out.find((l) => l.includes('storage.retention'))).toMatch(
+      /^vigil\.yml:4:14: storage\.retention: not a valid duration/,
+    );
     expect(out.find((l) => l.includes('enigne'))).toMatch(/^vigil\.yml:5:3: storage: unknown key "enigne"/);
     // Cross-field checks run once each section is valid on its own.
-    expect(problems('state:\n  driver: postgres\n')[0]).toMatch(/vigil\.yml:2:3: state\.url: driver "postgres" needs state\.url/);
+    expect(problems('state:\n  driver: postgres\n')[0]).toMatch(
+      /vigil\.yml:2:3: state\.url: driver "postgres" needs state\.url/,
+    );
   });
 
   it('reports YAML syntax errors with their position', () => {

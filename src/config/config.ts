@@ -27,12 +27,24 @@ const duration = (what: string) =>
     }
   });
 
-const SIZE_UNITS: Record<string, number> = { '': 1, B: 1, KB: 1e3, MB: 1e6, GB: 1e9, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 };
+const SIZE_UNITS: Record<string, number> = {
+  '': 1,
+  B: 1,
+  KB: 1e3,
+  MB: 1e6,
+  GB: 1e9,
+  KiB: 1024,
+  MiB: 1024 ** 2,
+  GiB: 1024 ** 3,
+};
 const byteSize = z.union([z.number().int().positive(), z.string()]).transform((v, ctx) => {
   if (typeof v === 'number') return v;
   const m = /^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|KiB|MiB|GiB)?$/.exec(v.trim());
   if (!m) {
-    ctx.addIssue({ code: 'custom', message: `not a size: ${JSON.stringify(v)} (expected for example 32MiB or 1048576)` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `not a size: ${JSON.stringify(v)} (expected for example 32MiB or 1048576)`,
+    });
     return z.NEVER;
   }
   return Math.round(Number(m[1]) * SIZE_UNITS[m[2] ?? '']!);
@@ -68,7 +80,10 @@ export const configSchema = z
             url: z.string().url(),
             username: z.string().optional(),
             password: z.string().optional(),
-            database: z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/).default('vigil'),
+            database: z
+              .string()
+              .regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/)
+              .default('vigil'),
           })
           .strict()
           .optional(),
@@ -88,6 +103,8 @@ export const configSchema = z
         lookback_delta: duration('for example 5m').default(300_000),
         max_samples: z.number().int().positive().default(50_000_000),
         timeout: duration('for example 2m').default(120_000),
+        /** Range-window edges: Prometheus 3 excludes the window start, Prometheus 2 includes it. */
+        compatibility: z.enum(['prometheus3', 'prometheus2']).default('prometheus3'),
       })
       .strict()
       .prefault({}),
@@ -179,7 +196,8 @@ function setIn(obj: Record<string, any>, path: string[], value: unknown): void {
 }
 
 function applyOverrides(raw: unknown, o: ConfigOverrides): Record<string, any> {
-  const obj: Record<string, any> = raw && typeof raw === 'object' && !Array.isArray(raw) ? structuredClone(raw) : {};
+  const obj: Record<string, any> =
+    raw && typeof raw === 'object' && !Array.isArray(raw) ? structuredClone(raw) : {};
   if (o.dataDir !== undefined) obj.data_dir = o.dataDir;
   if (o.port !== undefined) setIn(obj, ['server', 'port'], o.port);
   if (o.listenAddress !== undefined) setIn(obj, ['server', 'listen_address'], o.listenAddress);
@@ -198,7 +216,11 @@ function applyOverrides(raw: unknown, o: ConfigOverrides): Record<string, any> {
  * Loads and validates configuration from YAML text (or none), then overrides. Throws ConfigError listing
  * every problem with file and line. Relative paths resolve against the working directory.
  */
-export function loadConfigText(text: string | undefined, file: string, overrides: ConfigOverrides = {}): VigilConfig {
+export function loadConfigText(
+  text: string | undefined,
+  file: string,
+  overrides: ConfigOverrides = {},
+): VigilConfig {
   const parsed = parseYaml(text ?? '', file);
   const merged = { ...parsed, value: applyOverrides(parsed.value, overrides) };
   const cfg = validateYaml(configSchema, merged, file);
@@ -213,7 +235,13 @@ export function loadConfigFile(path: string | undefined, overrides: ConfigOverri
     text = readFileSync(path, 'utf8');
   } catch (err) {
     throw new ConfigError([
-      { file: path, line: 0, column: 0, path: '', message: `cannot read the file: ${(err as Error).message}` },
+      {
+        file: path,
+        line: 0,
+        column: 0,
+        path: '',
+        message: `cannot read the file: ${(err as Error).message}`,
+      },
     ]);
   }
   return loadConfigText(text, path, overrides);

@@ -46,7 +46,13 @@ export function parseYaml(text: string, file: string): ParsedYaml {
     throw new ConfigError(
       doc.errors.map((e) => {
         const pos = lines.linePos(e.pos[0]);
-        return { file, line: pos.line, column: pos.col, path: '', message: `YAML syntax error: ${e.message.split('\n')[0]}` };
+        return {
+          file,
+          line: pos.line,
+          column: pos.col,
+          path: '',
+          message: `YAML syntax error: ${e.message.split('\n')[0]}`,
+        };
       }),
     );
   }
@@ -54,9 +60,13 @@ export function parseYaml(text: string, file: string): ParsedYaml {
 }
 
 /** Position of the YAML node at `path` (or of its nearest existing parent). */
-export function positionOf(parsed: ParsedYaml, path: readonly PropertyKey[]): { line: number; column: number } {
+export function positionOf(
+  parsed: ParsedYaml,
+  path: readonly PropertyKey[],
+): { line: number; column: number } {
   for (let n = path.length; n >= 0; n--) {
-    const node = parsed.doc.getIn(path.slice(0, n) as unknown[], true) as { range?: [number, number, number] } | undefined;
+    const node = parsed.doc.getIn(path.slice(0, n) as unknown[], true) as
+      { range?: [number, number, number] } | undefined;
     if (node && typeof node === 'object' && node.range) {
       // For a missing key, point at the mapping that should contain it.
       const { line, col } = parsed.lines.linePos(node.range[0]);
@@ -75,7 +85,9 @@ export function validateYaml<S extends z.ZodType>(schema: S, parsed: ParsedYaml,
     r.error.issues.map((issue) => {
       const path = issue.path as PropertyKey[];
       const { line, column } =
-        issue.code === 'unrecognized_keys' ? keyPosition(parsed, path, issue.keys[0]!) : positionOf(parsed, path);
+        issue.code === 'unrecognized_keys'
+          ? keyPosition(parsed, path, issue.keys[0]!)
+          : positionOf(parsed, path);
       const present = valueAt(parsed.value, path) !== undefined;
       return { file, line, column, path: formatPath(path), message: describeIssue(issue, present) };
     }),
@@ -92,7 +104,11 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
 }
 
 /** Position of a key inside the mapping at `path` (for unknown keys), else of the mapping. */
-function keyPosition(parsed: ParsedYaml, path: readonly PropertyKey[], key: string): { line: number; column: number } {
+function keyPosition(
+  parsed: ParsedYaml,
+  path: readonly PropertyKey[],
+  key: string,
+): { line: number; column: number } {
   const node = path.length ? parsed.doc.getIn(path as unknown[], true) : parsed.doc.contents;
   if (isMap(node)) {
     for (const pair of node.items) {

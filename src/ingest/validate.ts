@@ -72,11 +72,17 @@ export function validateLabelPairs(
     if (name.length > limits.maxLabelNameLength || value.length > limits.maxLabelValueLength)
       throw new InvalidSampleError(`${where}: label ${JSON.stringify(name)} is too long`, 'label_too_long');
     if (Object.prototype.hasOwnProperty.call(out, name))
-      throw new InvalidSampleError(`${where}: duplicate label name ${JSON.stringify(name)}`, 'duplicate_label');
+      throw new InvalidSampleError(
+        `${where}: duplicate label name ${JSON.stringify(name)}`,
+        'duplicate_label',
+      );
     if (value !== '') out[name] = value;
   }
   if (!out[METRIC_NAME])
-    throw new InvalidSampleError(`${where}: series has no metric name (label __name__)`, 'missing_metric_name');
+    throw new InvalidSampleError(
+      `${where}: series has no metric name (label __name__)`,
+      'missing_metric_name',
+    );
   return out;
 }
 
@@ -88,7 +94,10 @@ export function validateTimestamp(
   limits: IngestLimits = DEFAULT_INGEST_LIMITS,
 ): void {
   if (!Number.isFinite(t) || !Number.isInteger(t))
-    throw new InvalidSampleError(`${where}: timestamp ${t} is not an integer number of milliseconds`, 'invalid_timestamp');
+    throw new InvalidSampleError(
+      `${where}: timestamp ${t} is not an integer number of milliseconds`,
+      'invalid_timestamp',
+    );
   if (t > now + limits.maxFutureMs)
     throw new InvalidSampleError(
       `${where}: timestamp ${new Date(t).toISOString()} is more than ${limits.maxFutureMs / 1000}s in the future`,

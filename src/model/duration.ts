@@ -27,9 +27,12 @@ export function parseDuration(s: string): number {
     const start = PART_RE.lastIndex;
     const m = PART_RE.exec(s);
     if (!m || m.index !== start)
-      throw new DurationError(`not a valid duration string: ${JSON.stringify(s)} (expected for example 30s, 5m, 1h30m)`);
+      throw new DurationError(
+        `not a valid duration string: ${JSON.stringify(s)} (expected for example 30s, 5m, 1h30m)`,
+      );
     const idx = ORDER.indexOf(m[2]!);
-    if (idx <= lastUnit) throw new DurationError(`not a valid duration string: ${JSON.stringify(s)} (units out of order)`);
+    if (idx <= lastUnit)
+      throw new DurationError(`not a valid duration string: ${JSON.stringify(s)} (units out of order)`);
     lastUnit = idx;
     total += Number(m[1]) * UNIT_MS[m[2]!]!;
   }

@@ -30,9 +30,12 @@ export function compileMatcher(m: Matcher): CompiledMatcher {
       try {
         re = new RegExp(`^(?:${m.value})$`, 's');
       } catch (err) {
-        throw new InvalidMatcherError(`invalid regular expression in matcher ${m.name}${m.type}"${m.value}"`, {
-          cause: err,
-        });
+        throw new InvalidMatcherError(
+          `invalid regular expression in matcher ${m.name}${m.type}"${m.value}"`,
+          {
+            cause: err,
+          },
+        );
       }
       return m.type === '=~' ? { ...m, matches: (v) => re.test(v) } : { ...m, matches: (v) => !re.test(v) };
     }

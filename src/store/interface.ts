@@ -15,7 +15,8 @@ export interface SeriesData {
   readonly v: Float64Array;
 }
 
-export type MetricType = 'counter' | 'gauge' | 'histogram' | 'gaugehistogram' | 'summary' | 'info' | 'stateset' | 'unknown';
+export type MetricType =
+  'counter' | 'gauge' | 'histogram' | 'gaugehistogram' | 'summary' | 'info' | 'stateset' | 'unknown';
 
 export interface MetricMetadata {
   readonly type: MetricType;

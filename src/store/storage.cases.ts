@@ -49,7 +49,9 @@ export function storageSuite(name: string, open: () => Promise<Storage>): void {
       await app.commit();
       const q = s.querier(0, 2000);
       const codes = async (...ms: { name: string; type: '=' | '!=' | '=~' | '!~'; value: string }[]) =>
-        (await q.select([{ name: '__name__', type: '=', value: 'req' }, ...ms])).map((x) => x.labels.code).sort();
+        (await q.select([{ name: '__name__', type: '=', value: 'req' }, ...ms]))
+          .map((x) => x.labels.code)
+          .sort();
       expect(await codes({ name: 'code', type: '=', value: '200' })).toEqual(['200']);
       expect(await codes({ name: 'code', type: '!=', value: '200' })).toEqual(['404', '500']);
       expect(await codes({ name: 'code', type: '=~', value: '[45]..' })).toEqual(['404', '500']);

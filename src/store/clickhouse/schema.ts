@@ -83,7 +83,11 @@ export async function migrate(sql: SqlTransport, database: string): Promise<numb
  * Applies the retention period (0 = unlimited) as a TTL on samples. TTL is only rewritten when it changes,
  * and existing parts are not rewritten (materialize_ttl_after_modify = 0): expired whole parts are dropped.
  */
-export async function applyRetention(sql: SqlTransport, database: string, retentionMs: number): Promise<void> {
+export async function applyRetention(
+  sql: SqlTransport,
+  database: string,
+  retentionMs: number,
+): Promise<void> {
   const db = sqlIdent(database);
   const want = String(Math.max(0, Math.floor(retentionMs / 1000)));
   const rows = await sql.queryRows<{ value: string }>(
@@ -92,6 +96,9 @@ export async function applyRetention(sql: SqlTransport, database: string, retent
   const have = rows[0]?.value || '0';
   if (have === want) return;
   if (want === '0') await sql.exec(`ALTER TABLE ${db}.samples REMOVE TTL`);
-  else await sql.exec(`ALTER TABLE ${db}.samples MODIFY TTL toDateTime(intDiv(ts, 1000)) + INTERVAL ${want} SECOND`);
+  else
+    await sql.exec(
+      `ALTER TABLE ${db}.samples MODIFY TTL toDateTime(intDiv(ts, 1000)) + INTERVAL ${want} SECOND`,
+    );
   await sql.exec(`INSERT INTO ${db}.settings (key, value) VALUES ('retention_seconds', '${want}')`);
 }

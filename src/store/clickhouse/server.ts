@@ -63,7 +63,12 @@ export class ClickHouseServerTransport implements SqlTransport {
     }
   }
 
-  private async insertRaw(table: string, format: string, body: Buffer, settings?: Record<string, string | number>) {
+  private async insertRaw(
+    table: string,
+    format: string,
+    body: Buffer,
+    settings?: Record<string, string | number>,
+  ) {
     try {
       const res = await this.client.exec({
         query: `INSERT INTO ${table} FORMAT ${format}`,

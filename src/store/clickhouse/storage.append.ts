@@ -53,7 +53,14 @@ export class GroupCommitWriter {
     const sorted: Record<string, string> = {};
     for (const n of Object.keys(labels).sort()) if (labels[n] !== '') sorted[n] = labels[n]!;
     const id = seriesId(key);
-    const s: IndexedSeries = { id, idStr: id.toString(), key, labels: sorted, minT: Infinity, maxT: -Infinity };
+    const s: IndexedSeries = {
+      id,
+      idStr: id.toString(),
+      key,
+      labels: sorted,
+      minT: Infinity,
+      maxT: -Infinity,
+    };
     this.unwritten.set(key, s);
     return s;
   }
@@ -108,7 +115,12 @@ export class GroupCommitWriter {
     };
   }
 
-  private enqueue(tsv: string, count: number, refs: SeriesRef[], meta: [string, MetricMetadata][]): Promise<void> {
+  private enqueue(
+    tsv: string,
+    count: number,
+    refs: SeriesRef[],
+    meta: [string, MetricMetadata][],
+  ): Promise<void> {
     if (this.closed) return Promise.reject(new StorageError('storage is closed'));
     if (this.queuedSamples > 0 && this.queuedSamples + count > this.maxPendingSamples)
       return Promise.reject(
@@ -149,7 +161,9 @@ export class GroupCommitWriter {
     if (fresh.size) {
       let json = '';
       for (const s of fresh.values())
-        json += JSON.stringify({ series_id: s.idStr, metric: s.labels[METRIC_NAME] ?? '', labels: s.labels }) + '\n';
+        json +=
+          JSON.stringify({ series_id: s.idStr, metric: s.labels[METRIC_NAME] ?? '', labels: s.labels }) +
+          '\n';
       await this.sql.insertJSON(`${this.db}.series`, Buffer.from(json));
     }
     const metaRows: string[] = [];
@@ -160,7 +174,8 @@ export class GroupCommitWriter {
         this.meta.set(metric, m);
         metaRows.push(JSON.stringify({ metric, type: m.type, help: m.help, unit: m.unit }));
       }
-    if (metaRows.length) await this.sql.insertJSON(`${this.db}.metadata`, Buffer.from(metaRows.join('\n') + '\n'));
+    if (metaRows.length)
+      await this.sql.insertJSON(`${this.db}.metadata`, Buffer.from(metaRows.join('\n') + '\n'));
     if (n > 0) {
       const body = Buffer.from(batch.length === 1 ? batch[0]!.tsv : batch.map((c) => c.tsv).join(''));
       // Backfill may span many days; one insert may then touch many daily partitions.

@@ -27,7 +27,8 @@ export class ClickHouseQuerier implements Querier {
   async select(matchers: readonly Matcher[], hints?: SelectHints): Promise<SeriesData[]> {
     const hit = this.index.select(matchers, this.mint, this.maxt).sort(byKey);
     if (!hit.length) return [];
-    if (hints?.labelsOnly) return hit.map((s) => ({ labels: s.labels, t: new Float64Array(0), v: new Float64Array(0) }));
+    if (hints?.labelsOnly)
+      return hit.map((s) => ({ labels: s.labels, t: new Float64Array(0), v: new Float64Array(0) }));
     const out: SeriesData[] = [];
     for (let i = 0; i < hit.length; i += MAX_IDS_IN_SQL) {
       const part = hit.slice(i, i + MAX_IDS_IN_SQL);
@@ -64,7 +65,11 @@ export class ClickHouseQuerier implements Querier {
         v[n] = dv.getFloat64(k * 24 + 16, true);
         n++;
       }
-      byId.set(id, { labels: this.index.getById(id)?.labels ?? {}, t: t.subarray(0, n), v: v.subarray(0, n) });
+      byId.set(id, {
+        labels: this.index.getById(id)?.labels ?? {},
+        t: t.subarray(0, n),
+        v: v.subarray(0, n),
+      });
       i = j;
     }
     for (const s of part) {

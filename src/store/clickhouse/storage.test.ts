@@ -23,7 +23,9 @@ storageSuite('chDB', async () => ClickHouseStorage.open(chdb, { database: `t${++
 const serverUrl = process.env.VIGIL_TEST_CLICKHOUSE_URL;
 if (serverUrl) {
   const server = new ClickHouseServerTransport({ url: serverUrl });
-  storageSuite('ClickHouse server', async () => ClickHouseStorage.open(server, { database: `vigil_test_${Date.now()}_${++n}` }));
+  storageSuite('ClickHouse server', async () =>
+    ClickHouseStorage.open(server, { database: `vigil_test_${Date.now()}_${++n}` }),
+  );
 } else {
   describe.skip('Storage contract: ClickHouse server (set VIGIL_TEST_CLICKHOUSE_URL to a ClickHouse >= 23.3 server)', () => {
     it('skipped', () => {});
@@ -40,7 +42,9 @@ describe('chDB schema', () => {
     await s1.close();
     expect(await migrate(chdb, db)).toBe(1);
     const s2 = await ClickHouseStorage.open(chdb, { database: db, retentionMs: 0 });
-    const got = await s2.querier(Date.now() - 60_000, Date.now()).select([{ name: '__name__', type: '=', value: 'persisted' }]);
+    const got = await s2
+      .querier(Date.now() - 60_000, Date.now())
+      .select([{ name: '__name__', type: '=', value: 'persisted' }]);
     expect(got[0]!.labels).toEqual({ __name__: 'persisted', a: 'b' });
     expect([...got[0]!.v]).toEqual([42]);
     await s2.close();

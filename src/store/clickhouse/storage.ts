@@ -35,7 +35,13 @@ export class ClickHouseStorage implements Storage {
     opts: ClickHouseStorageOptions,
   ) {
     this.db = sqlIdent(opts.database ?? 'vigil');
-    this.writer = new GroupCommitWriter(sql, this.db, this.index, this.meta, opts.maxPendingSamples ?? 5_000_000);
+    this.writer = new GroupCommitWriter(
+      sql,
+      this.db,
+      this.index,
+      this.meta,
+      opts.maxPendingSamples ?? 5_000_000,
+    );
   }
 
   /** Migrates the schema, applies retention and loads the series index. */
@@ -71,7 +77,8 @@ export class ClickHouseStorage implements Storage {
       `SELECT metric, argMax(type, updated_at) AS type, argMax(help, updated_at) AS help,
               argMax(unit, updated_at) AS unit FROM ${this.db}.metadata GROUP BY metric`,
     );
-    for (const m of metas) this.meta.set(m.metric, { type: m.type as MetricType, help: m.help, unit: m.unit });
+    for (const m of metas)
+      this.meta.set(m.metric, { type: m.type as MetricType, help: m.help, unit: m.unit });
     storageSeries.set(this.index.size);
   }
 
@@ -96,7 +103,8 @@ export class ClickHouseStorage implements Storage {
   async deleteSeries(sets: readonly (readonly Matcher[])[], mint: number, maxt: number): Promise<void> {
     const compiled = sets.map((ms) => ms.map(compileMatcher));
     const hit: IndexedSeries[] = [];
-    for (const s of this.index.select([], mint, maxt)) if (compiled.some((ms) => matchesAll(ms, s.labels))) hit.push(s);
+    for (const s of this.index.select([], mint, maxt))
+      if (compiled.some((ms) => matchesAll(ms, s.labels))) hit.push(s);
     if (!hit.length) return;
     await this.writer.flushed();
     for (let i = 0; i < hit.length; i += 10_000) {

@@ -32,6 +32,7 @@ export function sqlString(s: string): string {
 
 /** Validates an identifier we interpolate (database names come from configuration). */
 export function sqlIdent(s: string): string {
-  if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(s)) throw new TransportError(`invalid ClickHouse identifier ${JSON.stringify(s)}`);
+  if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(s))
+    throw new TransportError(`invalid ClickHouse identifier ${JSON.stringify(s)}`);
   return s;
 }
