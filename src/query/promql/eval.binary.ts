@@ -171,6 +171,25 @@ function bySignature(
   return { sigs, groups };
 }
 
+/** True if any of the candidate series has a value at step i. */
+function presentAt(series: readonly StepSeries[], cands: readonly number[], i: number): boolean {
+  for (const c of cands) if (series[c]!.has[i]) return true;
+  return false;
+}
+
+/** A copy of `s` keeping only the steps where `keep` holds; undefined when no step is kept. */
+function filterSteps(s: StepSeries, g: Grid, keep: (i: number) => boolean): StepSeries | undefined {
+  const o = newSeries(s.labels, g.n);
+  let any = false;
+  for (let i = 0; i < g.n; i++) {
+    if (!s.has[i] || !keep(i)) continue;
+    o.vals[i] = s.vals[i]!;
+    o.has[i] = 1;
+    any = true;
+  }
+  return any ? o : undefined;
+}
+
 function setAnd(
   lhs: VectorValue,
   rhs: VectorValue,
@@ -186,23 +205,8 @@ function setAnd(
       if (unless) out.push(s);
       continue;
     }
-    const o = newSeries(s.labels, g.n);
-    let any = false;
-    for (let i = 0; i < g.n; i++) {
-      if (!s.has[i]) continue;
-      let found = false;
-      for (const c of cands) {
-        if (rhs.series[c]!.has[i]) {
-          found = true;
-          break;
-        }
-      }
-      if (found === unless) continue;
-      o.vals[i] = s.vals[i]!;
-      o.has[i] = 1;
-      any = true;
-    }
-    if (any) out.push(o);
+    const o = filterSteps(s, g, (i) => presentAt(rhs.series, cands, i) !== unless);
+    if (o) out.push(o);
   }
   return { kind: 'vector', series: out };
 }
@@ -216,23 +220,8 @@ function setOr(lhs: VectorValue, rhs: VectorValue, m: VectorMatching, g: Grid): 
       out.push(s);
       continue;
     }
-    const o = newSeries(s.labels, g.n);
-    let any = false;
-    for (let i = 0; i < g.n; i++) {
-      if (!s.has[i]) continue;
-      let found = false;
-      for (const c of cands) {
-        if (lhs.series[c]!.has[i]) {
-          found = true;
-          break;
-        }
-      }
-      if (found) continue;
-      o.vals[i] = s.vals[i]!;
-      o.has[i] = 1;
-      any = true;
-    }
-    if (any) out.push(o);
+    const o = filterSteps(s, g, (i) => !presentAt(lhs.series, cands, i));
+    if (o) out.push(o);
   }
   return { kind: 'vector', series: mergeSameLabels(out) };
 }
