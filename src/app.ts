@@ -140,6 +140,12 @@ export async function startVigil(cfg: VigilConfig, opts: StartOptions = {}): Pro
       closers.push(() => host.stop());
     }
 
+    // Keep the storage-size gauges of /metrics current.
+    const refreshStats = () => void storage.stats().catch((err: Error) => log(`storage stats: ${err.message}`));
+    refreshStats();
+    const statsTimer = setInterval(refreshStats, 15_000);
+    closers.push(async () => clearInterval(statsTimer));
+
     return { config: cfg, storage, state, server, port, otlpPort, close };
   } catch (err) {
     await close();
