@@ -141,7 +141,8 @@ export async function startVigil(cfg: VigilConfig, opts: StartOptions = {}): Pro
     }
 
     // Keep the storage-size gauges of /metrics current.
-    const refreshStats = () => void storage.stats().catch((err: Error) => log(`storage stats: ${err.message}`));
+    const refreshStats = () =>
+      void storage.stats().catch((err: Error) => log(`storage stats: ${err.message}`));
     refreshStats();
     const statsTimer = setInterval(refreshStats, 15_000);
     closers.push(async () => clearInterval(statsTimer));
