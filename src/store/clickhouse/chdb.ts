@@ -2,11 +2,13 @@
  * chDB transport: ClickHouse running inside this process, data in a local folder.
  * chDB allows one data folder per process, so sessions are shared per path.
  */
-import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { mkdirSync, rmSync } from 'node:fs';
+import { rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { Session } from 'chdb';
-import { TransportError, type SqlTransport } from './transport.ts';
+import { TransportError, sqlString, type SqlTransport } from './transport.ts';
 
+let spoolSeq = 0;
 const sessions = new Map<string, { session: Session; refs: number }>();
 
 function settingsClause(settings?: Record<string, string | number>): string {
@@ -20,10 +22,13 @@ export class ChdbTransport implements SqlTransport {
   private closed = false;
   private readonly path: string;
   private readonly session: Session;
+  /** Folder for binary insert payloads; emptied at open (leftovers of a killed process were never acknowledged). */
+  private readonly spool: string;
 
   constructor(dataDir: string) {
     this.path = resolve(dataDir);
     mkdirSync(this.path, { recursive: true });
+    this.spool = join(this.path, 'vigil-spool');
     const open = sessions.get(this.path);
     if (open) {
       open.refs++;
@@ -33,6 +38,8 @@ export class ChdbTransport implements SqlTransport {
         throw new TransportError(
           `chDB supports one data folder per process; ${[...sessions.keys()][0]} is already open, cannot open ${this.path}`,
         );
+      rmSync(this.spool, { recursive: true, force: true });
+      mkdirSync(this.spool, { recursive: true });
       this.session = new Session(this.path);
       sessions.set(this.path, { session: this.session, refs: 1 });
     }
@@ -63,12 +70,29 @@ export class ChdbTransport implements SqlTransport {
     return (await this.run(sql, 'RowBinary', signal)).bytes();
   }
 
-  async insertTSV(table: string, body: Buffer, settings?: Record<string, string | number>): Promise<void> {
+  /**
+   * chDB's insert call takes text formats only, so binary rows go through a file in the data folder that
+   * `INSERT ... SELECT FROM file()` reads; the file is removed once the insert has returned.
+   */
+  async insertRowBinary(
+    table: string,
+    structure: string,
+    body: Buffer,
+    settings?: Record<string, string | number>,
+  ): Promise<void> {
     if (this.closed) throw new TransportError('chDB transport is closed');
+    const file = join(this.spool, `${process.pid}-${++spoolSeq}.bin`);
     try {
-      await this.session.insert({ table, values: body, format: 'TSV', settings });
+      await writeFile(file, body);
+      await this.session.queryAsync(
+        `INSERT INTO ${table} SELECT * FROM file(${sqlString(file)}, 'RowBinary', ${sqlString(structure)})` +
+          settingsClause(settings),
+        { format: 'TSV' },
+      );
     } catch (err) {
       throw new TransportError(`chDB insert into ${table}: ${(err as Error).message}`, { cause: err });
+    } finally {
+      await rm(file, { force: true });
     }
   }
 

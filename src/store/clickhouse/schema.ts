@@ -10,9 +10,6 @@ export interface Migration {
   readonly statements: (db: string) => string[];
 }
 
-/** Bit pattern of Prometheus' stale-marker NaN, which TSV cannot carry: the insert view restores it. */
-const STALE_BITS = '9218868437227405314';
-
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -36,14 +33,6 @@ export const MIGRATIONS: readonly Migration[] = [
       PARTITION BY toDate(intDiv(ts, 1000))
       ORDER BY (series_id, ts)
       SETTINGS ttl_only_drop_parts = 1, materialize_ttl_after_modify = 0`,
-      // Writes land here (Null engine keeps nothing) and the view below moves them into samples, turning the
-      // stale flag back into the exact stale-marker NaN.
-      `CREATE TABLE IF NOT EXISTS ${db}.samples_in (
-        series_id UInt64, ts Int64, value Float64, stale UInt8
-      ) ENGINE = Null`,
-      `CREATE MATERIALIZED VIEW IF NOT EXISTS ${db}.samples_in_mv TO ${db}.samples AS
-        SELECT series_id, ts, if(stale = 1, reinterpretAsFloat64(toUInt64(${STALE_BITS})), value) AS value
-        FROM ${db}.samples_in`,
       `CREATE TABLE IF NOT EXISTS ${db}.metadata (
         metric String,
         type LowCardinality(String),

@@ -8,8 +8,11 @@ import { compileMatcher, type CompiledMatcher, type Matcher } from '../../model/
 
 export interface IndexedSeries {
   readonly id: bigint;
-  /** Decimal form of id, cached for building TSV and SQL. */
+  /** Decimal form of id, cached for building SQL. */
   readonly idStr: string;
+  /** Low and high 32 bits of id, cached for writing binary rows. */
+  readonly idLo: number;
+  readonly idHi: number;
   readonly key: string;
   readonly labels: Labels;
   minT: number;
@@ -122,4 +125,24 @@ export class SeriesIndex {
   metricNames(): string[] {
     return this.labelValues(METRIC_NAME);
   }
+}
+
+/** Builds an index entry for a series id and its normalised labels. */
+export function indexedSeries(
+  id: bigint,
+  key: string,
+  labels: Labels,
+  minT: number,
+  maxT: number,
+): IndexedSeries {
+  return {
+    id,
+    idStr: id.toString(),
+    idLo: Number(id & 0xffffffffn),
+    idHi: Number(id >> 32n),
+    key,
+    labels,
+    minT,
+    maxT,
+  };
 }

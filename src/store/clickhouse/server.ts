@@ -81,8 +81,13 @@ export class ClickHouseServerTransport implements SqlTransport {
     }
   }
 
-  insertTSV(table: string, body: Buffer, settings?: Record<string, string | number>): Promise<void> {
-    return this.insertRaw(table, 'TSV', body, settings);
+  insertRowBinary(
+    table: string,
+    _structure: string,
+    body: Buffer,
+    settings?: Record<string, string | number>,
+  ): Promise<void> {
+    return this.insertRaw(table, 'RowBinary', body, settings);
   }
 
   insertJSON(table: string, body: Buffer): Promise<void> {

@@ -1,13 +1,13 @@
 /**
- * The write path: appenders buffer rows as TSV text; commits queue up and are written by one group-commit
- * loop, so that under load many requests share one ClickHouse insert (large parts, few merges) and under
+ * The write path: appenders buffer samples as binary rows; commits queue up and are written by group-commit
+ * loops, so that under load many requests share one ClickHouse insert (large parts, few merges) and under
  * light load a commit is written at once (no timer adds latency). A commit resolves after its insert returns.
  */
-import { isStaleNaN, labelsKey, METRIC_NAME, type Labels } from '../../model/labels.ts';
+import { labelsKey, METRIC_NAME, type Labels } from '../../model/labels.ts';
 import { storageSeries, writeBatchSize, writeDuration, writeQueueSamples } from '../../self/metrics.ts';
 import { OverloadedError, StorageError, type Appender, type MetricMetadata } from '../interface.ts';
 import { seriesId } from '../../model/labels.ts';
-import type { IndexedSeries, SeriesIndex } from './series-index.ts';
+import { indexedSeries, type IndexedSeries, type SeriesIndex } from './series-index.ts';
 import type { SqlTransport } from './transport.ts';
 
 interface SeriesRef {
@@ -16,8 +16,57 @@ interface SeriesRef {
   maxT: number;
 }
 
+/**
+ * Inserts in flight at once. One insert has a fixed cost (a new part) that a second one can overlap; under
+ * load each still carries every commit queued meanwhile.
+ */
+const MAX_CONCURRENT_INSERTS = 2;
+
+/** Bytes of one RowBinary row: series_id UInt64, ts Int64, value Float64, little-endian. */
+const ROW_BYTES = 24;
+const TWO_32 = 4294967296;
+export const SAMPLE_STRUCTURE = 'series_id UInt64, ts Int64, value Float64';
+
+/**
+ * Append-only buffer of binary sample rows in off-heap chunks. Fixed-width rows cost no formatting, create
+ * no garbage, and carry every float bit-exact (the stale-marker NaN included).
+ */
+class RowChunks {
+  private readonly chunks: Buffer[] = [];
+  private cur = Buffer.allocUnsafe(ROW_BYTES * 512);
+  private dv = new DataView(this.cur.buffer, this.cur.byteOffset, this.cur.byteLength);
+  private off = 0;
+
+  row(s: IndexedSeries, t: number, v: number): void {
+    if (this.off + ROW_BYTES > this.cur.length) {
+      this.chunks.push(this.cur);
+      this.cur = Buffer.allocUnsafe(Math.min(this.cur.length * 2, ROW_BYTES * 65_536));
+      this.dv = new DataView(this.cur.buffer, this.cur.byteOffset, this.cur.byteLength);
+      this.off = 0;
+    }
+    const dv = this.dv;
+    const o = this.off;
+    dv.setUint32(o, s.idLo, true);
+    dv.setUint32(o + 4, s.idHi, true);
+    // Int64 as two halves; floor keeps two's complement right for times before 1970.
+    const hi = Math.floor(t / TWO_32);
+    dv.setUint32(o + 8, t - hi * TWO_32, true);
+    dv.setInt32(o + 12, hi, true);
+    dv.setFloat64(o + 16, v, true);
+    this.off = o + ROW_BYTES;
+  }
+
+  /** The written rows as a list of buffers. */
+  finish(): Buffer[] {
+    if (this.off > 0) this.chunks.push(this.cur.subarray(0, this.off));
+    this.off = 0;
+    return this.chunks;
+  }
+}
+
 interface PendingCommit {
-  readonly tsv: string;
+  /** Binary rows for the samples table. */
+  readonly rows: Buffer[];
   readonly count: number;
   readonly refs: SeriesRef[];
   readonly meta: [string, MetricMetadata][];
@@ -25,16 +74,12 @@ interface PendingCommit {
   reject(err: Error): void;
 }
 
-function formatValue(v: number): string {
-  if (Number.isFinite(v)) return v + '\t0\n';
-  if (Number.isNaN(v)) return isStaleNaN(v) ? 'nan\t1\n' : 'nan\t0\n';
-  return v > 0 ? 'inf\t0\n' : '-inf\t0\n';
-}
-
 export class GroupCommitWriter {
   private queue: PendingCommit[] = [];
   private queuedSamples = 0;
-  private running: Promise<void> | null = null;
+  /** Drain loops running; each takes everything queued and writes it as one insert. */
+  private loops = 0;
+  private idleWaiters: (() => void)[] = [];
   /** Series created by appenders but not yet written; shared so concurrent appenders agree on one object. */
   private readonly unwritten = new Map<string, IndexedSeries>();
   private closed = false;
@@ -52,15 +97,7 @@ export class GroupCommitWriter {
     if (known) return known;
     const sorted: Record<string, string> = {};
     for (const n of Object.keys(labels).sort()) if (labels[n] !== '') sorted[n] = labels[n]!;
-    const id = seriesId(key);
-    const s: IndexedSeries = {
-      id,
-      idStr: id.toString(),
-      key,
-      labels: sorted,
-      minT: Infinity,
-      maxT: -Infinity,
-    };
+    const s = indexedSeries(seriesId(key), key, sorted, Infinity, -Infinity);
     this.unwritten.set(key, s);
     return s;
   }
@@ -68,7 +105,7 @@ export class GroupCommitWriter {
   appender(): Appender {
     const refs = new Map<string, SeriesRef>();
     const meta: [string, MetricMetadata][] = [];
-    let tsv = '';
+    let rows: RowChunks | undefined = new RowChunks();
     let count = 0;
     let lastLabels: Labels | undefined;
     let lastRef: SeriesRef | undefined;
@@ -92,7 +129,7 @@ export class GroupCommitWriter {
         }
         if (t < ref.minT) ref.minT = t;
         if (t > ref.maxT) ref.maxT = t;
-        tsv += ref.s.idStr + '\t' + t + '\t' + formatValue(v);
+        rows!.row(ref.s, t, v);
         count++;
       },
       appendMetadata: (metric, m) => {
@@ -106,17 +143,19 @@ export class GroupCommitWriter {
         check();
         done = true;
         if (count === 0 && meta.length === 0) return Promise.resolve();
-        return this.enqueue(tsv, count, [...refs.values()], meta);
+        const written = rows!.finish();
+        rows = undefined;
+        return this.enqueue(written, count, [...refs.values()], meta);
       },
       rollback: () => {
         done = true;
-        tsv = '';
+        rows = undefined;
       },
     };
   }
 
   private enqueue(
-    tsv: string,
+    rows: Buffer[],
     count: number,
     refs: SeriesRef[],
     meta: [string, MetricMetadata][],
@@ -127,10 +166,13 @@ export class GroupCommitWriter {
         new OverloadedError(`write queue is full (${this.queuedSamples} samples waiting); retry shortly`, 1),
       );
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ tsv, count, refs, meta, resolve, reject });
+      this.queue.push({ rows, count, refs, meta, resolve, reject });
       this.queuedSamples += count;
       writeQueueSamples.set(this.queuedSamples);
-      this.running ??= this.drain();
+      if (this.loops < MAX_CONCURRENT_INSERTS) {
+        this.loops++;
+        void this.drain();
+      }
     });
   }
 
@@ -151,7 +193,9 @@ export class GroupCommitWriter {
         writeQueueSamples.set(this.queuedSamples);
       }
     }
-    this.running = null;
+    if (--this.loops === 0) {
+      for (const w of this.idleWaiters.splice(0)) w();
+    }
   }
 
   private async write(batch: PendingCommit[], n: number): Promise<void> {
@@ -176,11 +220,11 @@ export class GroupCommitWriter {
       }
     if (metaRows.length)
       await this.sql.insertJSON(`${this.db}.metadata`, Buffer.from(metaRows.join('\n') + '\n'));
-    if (n > 0) {
-      const body = Buffer.from(batch.length === 1 ? batch[0]!.tsv : batch.map((c) => c.tsv).join(''));
-      // Backfill may span many days; one insert may then touch many daily partitions.
-      await this.sql.insertTSV(`${this.db}.samples_in`, body, { max_partitions_per_insert_block: 0 });
-    }
+    // Backfill may span many days; one insert may then touch many daily partitions.
+    const settings = { max_partitions_per_insert_block: 0 };
+    const rows = batch.flatMap((c) => c.rows);
+    if (rows.length)
+      await this.sql.insertRowBinary(`${this.db}.samples`, SAMPLE_STRUCTURE, Buffer.concat(rows), settings);
     for (const s of fresh.values()) {
       this.index.add(s);
       this.unwritten.delete(s.key);
@@ -197,7 +241,7 @@ export class GroupCommitWriter {
 
   /** Resolves when everything committed so far has been written. */
   async flushed(): Promise<void> {
-    while (this.running) await this.running;
+    if (this.loops > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
   async close(): Promise<void> {

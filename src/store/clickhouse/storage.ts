@@ -11,7 +11,7 @@ import { compileMatcher, matchesAll, type Matcher } from '../../model/matcher.ts
 import { storageBytes, storageSeries } from '../../self/metrics.ts';
 import type { Appender, MetricMetadata, MetricType, Querier, Storage, StorageStats } from '../interface.ts';
 import { applyRetention, migrate } from './schema.ts';
-import { SeriesIndex, type IndexedSeries } from './series-index.ts';
+import { SeriesIndex, indexedSeries, type IndexedSeries } from './series-index.ts';
 import { sqlIdent, type SqlTransport } from './transport.ts';
 import { GroupCommitWriter } from './storage.append.ts';
 import { ClickHouseQuerier } from './storage.read.ts';
@@ -64,14 +64,15 @@ export class ClickHouseStorage implements Storage {
     for (const row of series) {
       const sp = span.get(row.id);
       const labels = Object.fromEntries(Object.entries(row.labels).sort(([a], [b]) => (a < b ? -1 : 1)));
-      this.index.add({
-        id: BigInt(row.id),
-        idStr: row.id,
-        key: keyOf(labels),
-        labels,
-        minT: sp ? Number(sp.mint) : Infinity,
-        maxT: sp ? Number(sp.maxt) : -Infinity,
-      });
+      this.index.add(
+        indexedSeries(
+          BigInt(row.id),
+          keyOf(labels),
+          labels,
+          sp ? Number(sp.mint) : Infinity,
+          sp ? Number(sp.maxt) : -Infinity,
+        ),
+      );
     }
     const metas = await this.sql.queryRows<{ metric: string; type: string; help: string; unit: string }>(
       `SELECT metric, argMax(type, updated_at) AS type, argMax(help, updated_at) AS help,
