@@ -7,9 +7,16 @@
 import protobuf from 'protobufjs';
 import { Label, MetricMetadata, Sample, TimeSeries, WriteRequest } from './proto.ts';
 
-/** One decoded series: labels as sent, and its samples at `[start, end)` of the request's sample arrays. */
+/**
+ * One decoded series: labels as sent (or, when the same label bytes were seen and validated before, the
+ * cached label set), and its samples at `[start, end)` of the request's sample arrays.
+ */
 export interface RawSeries {
   readonly pairs: [string, string][];
+  /** The label set cached under `rawKey`, when there was one; `pairs` is then empty. */
+  readonly cached: Readonly<Record<string, string>> | undefined;
+  /** The label fields' raw bytes as a latin1 string, a cache key; '' when the labels were not contiguous. */
+  readonly rawKey: string;
   readonly start: number;
   readonly end: number;
   /** Native histogram samples present (not part of remote-write 1.0). */
@@ -66,15 +73,22 @@ class SampleBuffer {
   }
 }
 
-/** Decodes a WriteRequest. Throws (RangeError/Error from the reader) on malformed input. */
-export function decodeWriteRequest(buf: Uint8Array): RawWriteRequest {
+/** Validated label sets by the raw bytes of their label fields; see `SeriesCache` in parse.ts. */
+export type LabelCache = ReadonlyMap<string, Readonly<Record<string, string>>>;
+
+/**
+ * Decodes a WriteRequest. Throws (RangeError/Error from the reader) on malformed input. With a cache, a
+ * series whose label bytes are in it skips decoding its label strings: senders repeat the same series in
+ * every request, and building those strings was the largest cost of a request.
+ */
+export function decodeWriteRequest(buf: Uint8Array, cache?: LabelCache): RawWriteRequest {
   const r = protobuf.Reader.create(buf);
   const series: RawSeries[] = [];
   const metadata: RawMetadata[] = [];
   const samples = new SampleBuffer();
   while (r.pos < r.len) {
     const tg = r.uint32();
-    if (tg === WR_TIMESERIES) series.push(decodeSeries(r, messageEnd(r), samples));
+    if (tg === WR_TIMESERIES) series.push(decodeSeries(r, messageEnd(r), samples, cache));
     else if (tg === WR_METADATA) {
       const end = messageEnd(r);
       metadata.push(MetricMetadata.decode(r, end - r.pos) as unknown as RawMetadata);
@@ -83,13 +97,38 @@ export function decodeWriteRequest(buf: Uint8Array): RawWriteRequest {
   return { series, t: samples.t, v: samples.v, metadata };
 }
 
-function decodeSeries(r: protobuf.Reader, end: number, samples: SampleBuffer): RawSeries {
+function decodeSeries(r: protobuf.Reader, end: number, samples: SampleBuffer, cache?: LabelCache): RawSeries {
+  const seriesStart = r.pos;
   const pairs: [string, string][] = [];
   const start = samples.n;
   let histograms = 0;
+  let rawKey = '';
+  let cached: Readonly<Record<string, string>> | undefined;
+  /** End of the first run of label fields; -1 before it is seen. */
+  let runEnd = -1;
   while (r.pos < end) {
+    const fieldStart = r.pos;
     const tg = r.uint32();
     if (tg === TS_LABELS) {
+      if (runEnd < 0 && cache) {
+        // First label field: key the whole run of label fields by its bytes.
+        runEnd = labelRunEnd(r.buf, fieldStart, end);
+        rawKey = Buffer.from(r.buf.buffer, r.buf.byteOffset, r.buf.byteLength).toString(
+          'latin1',
+          fieldStart,
+          runEnd,
+        );
+        cached = cache.get(rawKey);
+        if (cached) {
+          r.pos = runEnd;
+          continue;
+        }
+      } else if (runEnd >= 0 && fieldStart >= runEnd) {
+        // Labels split by other fields: the run's bytes are not the whole label set; decode without the cache.
+        r.pos = seriesStart;
+        samples.n = start;
+        return decodeSeries(r, end, samples);
+      }
       const e = messageEnd(r);
       let name = '';
       let value = '';
@@ -119,7 +158,19 @@ function decodeSeries(r: protobuf.Reader, end: number, samples: SampleBuffer): R
     } else skip(r, tg);
   }
   checkEnd(r, end);
-  return { pairs, start, end: samples.n, histograms };
+  return { pairs, cached, rawKey, start, end: samples.n, histograms };
+}
+
+/** End of the run of label fields starting at `pos`, without decoding them. */
+function labelRunEnd(buf: Uint8Array, pos: number, end: number): number {
+  const r = protobuf.Reader.create(buf);
+  r.pos = pos;
+  while (r.pos < end) {
+    const at = r.pos;
+    if (r.uint32() !== TS_LABELS) return at;
+    r.pos = messageEnd(r);
+  }
+  return r.pos;
 }
 
 /** Reads a length prefix and returns where the embedded message ends, checked against the buffer. */

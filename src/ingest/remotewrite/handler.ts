@@ -22,7 +22,7 @@ import {
   summarizeErrors,
   type IngestDeps,
 } from '../http.ts';
-import { parseRemoteWrite } from './parse.ts';
+import { SeriesCache, parseRemoteWrite } from './parse.ts';
 
 const PROTOCOL = 'remote_write';
 /** How many invalid series a 400 answer names. */
@@ -31,6 +31,7 @@ const ERRORS_SHOWN = 5;
 export function remoteWritePlugin(deps: IngestDeps): FastifyPluginAsync {
   const now = deps.now ?? Date.now;
   const maxDecompressedBytes = deps.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES;
+  const cache = new SeriesCache();
 
   return async (app) => {
     acceptRawBodies(app);
@@ -74,7 +75,12 @@ export function remoteWritePlugin(deps: IngestDeps): FastifyPluginAsync {
 
       let parsed;
       try {
-        parsed = parseRemoteWrite(rawBody(req), { now: now(), limits: deps.limits, maxDecompressedBytes });
+        parsed = parseRemoteWrite(rawBody(req), {
+          now: now(),
+          limits: deps.limits,
+          maxDecompressedBytes,
+          cache,
+        });
       } catch (err) {
         if (err instanceof PayloadTooLargeError) return fail(reply, 413, `remote-write: ${err.message}`);
         if (err instanceof MalformedRequestError) return fail(reply, 400, `remote-write: ${err.message}`);

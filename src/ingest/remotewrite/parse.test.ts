@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { STALE_NAN, isStaleNaN } from '../../model/labels.ts';
 import { MalformedRequestError, PayloadTooLargeError } from '../http.ts';
 import { DEFAULT_INGEST_LIMITS } from '../validate.ts';
-import { parseRemoteWrite, parseWriteRequest } from './parse.ts';
+import { SeriesCache, parseRemoteWrite, parseWriteRequest } from './parse.ts';
 import { WriteRequest } from './proto.ts';
 
 const NOW = Date.UTC(2026, 0, 1, 12, 0, 0);
@@ -287,5 +287,64 @@ describe('parseRemoteWrite', () => {
     const r = parseRemoteWrite(encode({ timeseries }), opts);
     expect(r.series).toHaveLength(10_000);
     expect(r.series[9999]!.v).toEqual(Float64Array.of(9999));
+  });
+});
+
+describe('series cache', () => {
+  /** Hand-encodes a TimeSeries with a sample between two labels (legal protobuf, unusual for senders). */
+  function splitLabelsRequest(): Buffer {
+    const w = WriteRequest.encode(
+      WriteRequest.fromObject({ timeseries: [series({ __name__: 'split', a: 'x' }, [[NOW, 1]])] }),
+    ).finish();
+    // Reorder the series' fields: label(__name__), sample, label(a).
+    const ts = WriteRequest.decode(w).toJSON().timeseries[0];
+    const Ts = WriteRequest.lookupType('prometheus.TimeSeries');
+    const Lb = WriteRequest.lookupType('prometheus.Label');
+    const Sm = WriteRequest.lookupType('prometheus.Sample');
+    const field = (id: number, bytes: Uint8Array) =>
+      Buffer.concat([Buffer.from([(id << 3) | 2, bytes.length]), bytes]);
+    const lab = (l: { name: string; value: string }) =>
+      field(Ts.fields.labels!.id, Lb.encode(Lb.fromObject(l)).finish());
+    const body = Buffer.concat([
+      lab(ts.labels[0]),
+      field(Ts.fields.samples!.id, Sm.encode(Sm.fromObject({ value: 1, timestamp: NOW })).finish()),
+      lab(ts.labels[1]),
+    ]);
+    return compressSync(field(WriteRequest.fields.timeseries!.id, body));
+  }
+
+  it('returns the same validated label object for a series seen before', () => {
+    const cache = new SeriesCache();
+    const body = encode({ timeseries: [series({ __name__: 'up', job: 'a' }, [[NOW, 1]])] });
+    const first = parseRemoteWrite(body, { ...opts, cache });
+    const second = parseRemoteWrite(body, { ...opts, cache });
+    expect(second.series[0]!.labels).toEqual({ __name__: 'up', job: 'a' });
+    expect(second.series[0]!.labels).toBe(first.series[0]!.labels);
+    expect(second.series[0]!.v).toEqual(Float64Array.of(1));
+    expect(cache.size).toBe(1);
+  });
+
+  it('never caches an invalid series', () => {
+    const cache = new SeriesCache();
+    const body = encode({ timeseries: [series({ __name__: '0bad' }, [[NOW, 1]])] });
+    for (let i = 0; i < 2; i++) expect(parseRemoteWrite(body, { ...opts, cache }).errors).toHaveLength(1);
+    expect(cache.size).toBe(0);
+  });
+
+  it('decodes labels split by other fields completely, with or without a cache', () => {
+    const cache = new SeriesCache();
+    for (let i = 0; i < 2; i++) {
+      const r = parseRemoteWrite(splitLabelsRequest(), { ...opts, cache });
+      expect(r.series[0]!.labels).toEqual({ __name__: 'split', a: 'x' });
+      expect(r.series[0]!.t).toEqual([NOW]);
+    }
+    expect(cache.size).toBe(0);
+  });
+
+  it('starts over when full', () => {
+    const cache = new SeriesCache(2);
+    for (const n of ['a', 'b', 'c'])
+      parseRemoteWrite(encode({ timeseries: [series({ __name__: n }, [[NOW, 1]])] }), { ...opts, cache });
+    expect(cache.size).toBe(1);
   });
 });

@@ -26,6 +26,24 @@ export interface RemoteWriteParseOptions {
   readonly limits: IngestLimits;
   /** Largest decompressed body accepted. Default 64 MiB. */
   readonly maxDecompressedBytes?: number;
+  /** Validated label sets of series seen before, kept across requests by the handler. */
+  readonly cache?: SeriesCache;
+}
+
+/**
+ * Validated label sets keyed by the raw bytes of their label fields. A sender repeats the same series in
+ * every request; a hit skips decoding, validating and building its labels, and hands storage the same
+ * label object each time. Cleared whole when full, which costs one slower request per series.
+ */
+export class SeriesCache extends Map<string, Readonly<Record<string, string>>> {
+  constructor(readonly maxEntries = 1_000_000) {
+    super();
+  }
+
+  remember(rawKey: string, labels: Readonly<Record<string, string>>): void {
+    if (this.size >= this.maxEntries) this.clear();
+    this.set(rawKey, labels);
+  }
 }
 
 /** prometheus.MetricMetadata.MetricType enum values, by number. */
@@ -88,7 +106,7 @@ function snappyDeclaredLength(b: Uint8Array): number | undefined {
 export function parseWriteRequest(raw: Uint8Array, opts: RemoteWriteParseOptions): ParseResult {
   let req: RawWriteRequest;
   try {
-    req = decodeWriteRequest(raw);
+    req = decodeWriteRequest(raw, opts.cache);
   } catch (err) {
     throw new MalformedRequestError(
       `protobuf: body is not a valid prometheus.WriteRequest: ${(err as Error).message}`,
@@ -107,13 +125,17 @@ export function parseWriteRequest(raw: Uint8Array, opts: RemoteWriteParseOptions
     const ts = all[i]!;
     const n = ts.end - ts.start;
     const where = `timeseries[${i}]`;
-    let labels: Record<string, string>;
-    try {
-      labels = validateLabelPairs(ts.pairs, where, limits);
-    } catch (err) {
-      if (!(err instanceof InvalidSampleError)) throw err;
-      errors.push({ message: err.message, reason: err.reason, points: n + ts.histograms });
-      continue;
+    let labels: Readonly<Record<string, string>>;
+    if (ts.cached) labels = ts.cached;
+    else {
+      try {
+        labels = validateLabelPairs(ts.pairs, where, limits);
+      } catch (err) {
+        if (!(err instanceof InvalidSampleError)) throw err;
+        errors.push({ message: err.message, reason: err.reason, points: n + ts.histograms });
+        continue;
+      }
+      if (ts.rawKey) opts.cache?.remember(ts.rawKey, labels);
     }
     if (ts.histograms)
       errors.push({

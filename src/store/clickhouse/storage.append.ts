@@ -92,6 +92,18 @@ export class GroupCommitWriter {
     private readonly maxPendingSamples: number,
   ) {}
 
+  /**
+   * Series by label-object identity: ingest paths that reuse one label object per series (the remote-write
+   * series cache) skip building the canonical key on every request.
+   */
+  private readonly byLabels = new WeakMap<Labels, IndexedSeries>();
+
+  private lookup(labels: Labels): IndexedSeries {
+    const s = this.resolveSeries(labelsKey(labels), labels);
+    this.byLabels.set(labels, s);
+    return s;
+  }
+
   private resolveSeries(key: string, labels: Labels): IndexedSeries {
     const known = this.index.getByKey(key) ?? this.unwritten.get(key);
     if (known) return known;
@@ -103,7 +115,7 @@ export class GroupCommitWriter {
   }
 
   appender(): Appender {
-    const refs = new Map<string, SeriesRef>();
+    const refs = new Map<IndexedSeries, SeriesRef>();
     const meta: [string, MetricMetadata][] = [];
     let rows: RowChunks | undefined = new RowChunks();
     let count = 0;
@@ -118,11 +130,11 @@ export class GroupCommitWriter {
         check();
         let ref = labels === lastLabels ? lastRef : undefined;
         if (!ref) {
-          const key = labelsKey(labels);
-          ref = refs.get(key);
+          const s = this.byLabels.get(labels) ?? this.lookup(labels);
+          ref = refs.get(s);
           if (!ref) {
-            ref = { s: this.resolveSeries(key, labels), minT: t, maxT: t };
-            refs.set(key, ref);
+            ref = { s, minT: t, maxT: t };
+            refs.set(s, ref);
           }
           lastLabels = labels;
           lastRef = ref;
