@@ -23,7 +23,7 @@ export function createServer(opts: ServerOptions): FastifyInstance {
   const app = Fastify({
     bodyLimit: opts.bodyLimit,
     logger: opts.logger ? { level: 'info' } : false,
-    // Prometheus clients send match[] many times; keep arrays.
+    // `/api/v1/query/` and `/api/v1/query` are the same endpoint, as in Prometheus.
     routerOptions: { ignoreTrailingSlash: true },
   });
 

@@ -732,5 +732,5 @@ function simpleKernel(f: string, rangeMs: number, legacy: boolean): Kernel {
         );
       };
   }
-  throw new EvalError(`function ${JSON.stringify(f)} is not implemented`);
+  throw new EvalError(`internal error: no range evaluator for function ${JSON.stringify(f)}`);
 }
