@@ -49,22 +49,26 @@ export class ClickHouseQuerier implements Querier {
     const rows = bytes.byteLength / 24;
     const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const byId = new Map<bigint, SeriesData>();
+    // Ids and times are read as 32-bit halves: a BigInt per row made reads several times slower.
     let i = 0;
     while (i < rows) {
-      const id = dv.getBigUint64(i * 24, true);
+      const lo = dv.getUint32(i * 24, true);
+      const hi = dv.getUint32(i * 24 + 4, true);
       let j = i + 1;
-      while (j < rows && dv.getBigUint64(j * 24, true) === id) j++;
+      while (j < rows && dv.getUint32(j * 24, true) === lo && dv.getUint32(j * 24 + 4, true) === hi) j++;
       // Duplicate timestamps (a retried write) keep one sample.
       const t = new Float64Array(j - i);
       const v = new Float64Array(j - i);
       let n = 0;
       for (let k = i; k < j; k++) {
-        const ts = Number(dv.getBigInt64(k * 24 + 8, true));
+        const o = k * 24;
+        const ts = dv.getInt32(o + 12, true) * 4294967296 + dv.getUint32(o + 8, true);
         if (n > 0 && t[n - 1] === ts) n--;
         t[n] = ts;
-        v[n] = dv.getFloat64(k * 24 + 16, true);
+        v[n] = dv.getFloat64(o + 16, true);
         n++;
       }
+      const id = (BigInt(hi) << 32n) | BigInt(lo);
       byId.set(id, {
         labels: this.index.getById(id)?.labels ?? {},
         t: t.subarray(0, n),
