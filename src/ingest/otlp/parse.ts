@@ -286,48 +286,39 @@ class Walker {
   ): void {
     const promName = prometheusMetricName(name, unit, kind);
     this.addMetadata(promName, kind, help, unit);
-    for (let p = 0; p < points.length; p++) {
-      const where = `${pw}[${p}]`;
-      try {
-        const pt = msg(points[p], where)!;
-        const t = this.time(pt, where);
-        const labels = this.labels(pt, pc, promName, where);
-        const stale = (uint(pt.flags, `${where}.flags`) & NO_RECORDED_VALUE) !== 0;
-        let v: number;
-        if (stale) {
-          v = STALE_NAN;
-          if (temporality === TEMPORALITY_DELTA) this.opts.delta?.forget(labelsKey(labels));
-        } else {
-          const which = this.proto
-            ? (pt.value as string | undefined)
-            : pt.asDouble !== undefined && pt.asDouble !== null
-              ? 'asDouble'
-              : pt.asInt !== undefined && pt.asInt !== null
-                ? 'asInt'
-                : undefined;
-          if (which === 'asDouble') v = dbl(pt.asDouble, `${where}.asDouble`);
-          else if (which === 'asInt') v = int64(pt.asInt, `${where}.asInt`);
-          else
-            throw new PointError(`${where}: data point has neither asDouble nor asInt`, 'invalid_data_point');
-          if (temporality === TEMPORALITY_DELTA) {
-            const acc = this.opts.delta;
-            if (!acc)
-              throw new PointError(
-                `${where}: delta temporality is not accepted by this endpoint`,
-                'unsupported_metric_type',
-              );
-            const start = nanosToMs(pt.startTimeUnixNano, `${where}.startTimeUnixNano`);
-            const r = acc.addNumber(labelsKey(labels), start, t, v);
-            if (!r.ok) throw new PointError(`${where}: ${r.message}`, 'out_of_order');
-            v = r.value;
-          }
+    this.eachPoint(points, pw, pc, promName, (pt, where, t, labels, stale) => {
+      let v: number;
+      if (stale) {
+        v = STALE_NAN;
+        if (temporality === TEMPORALITY_DELTA) this.opts.delta?.forget(labelsKey(labels));
+      } else {
+        const which = this.proto
+          ? (pt.value as string | undefined)
+          : pt.asDouble !== undefined && pt.asDouble !== null
+            ? 'asDouble'
+            : pt.asInt !== undefined && pt.asInt !== null
+              ? 'asInt'
+              : undefined;
+        if (which === 'asDouble') v = dbl(pt.asDouble, `${where}.asDouble`);
+        else if (which === 'asInt') v = int64(pt.asInt, `${where}.asInt`);
+        else
+          throw new PointError(`${where}: data point has neither asDouble nor asInt`, 'invalid_data_point');
+        if (temporality === TEMPORALITY_DELTA) {
+          const acc = this.opts.delta;
+          if (!acc)
+            throw new PointError(
+              `${where}: delta temporality is not accepted by this endpoint`,
+              'unsupported_metric_type',
+            );
+          const start = nanosToMs(pt.startTimeUnixNano, `${where}.startTimeUnixNano`);
+          const r = acc.addNumber(labelsKey(labels), start, t, v);
+          if (!r.ok) throw new PointError(`${where}: ${r.message}`, 'out_of_order');
+          v = r.value;
         }
-        this.emit(labels, t, v);
-        this.seen(pc, t);
-      } catch (err) {
-        this.reject(err, 1);
       }
-    }
+      this.emit(labels, t, v);
+      this.seen(pc, t);
+    });
   }
 
   private histogramPoints(
@@ -341,67 +332,58 @@ class Walker {
   ): void {
     const promName = prometheusMetricName(name, unit, 'histogram');
     this.addMetadata(promName, 'histogram', help, unit);
-    for (let p = 0; p < points.length; p++) {
-      const where = `${pw}[${p}]`;
-      try {
-        const pt = msg(points[p], where)!;
-        const t = this.time(pt, where);
-        const labels = this.labels(pt, pc, promName, where);
-        const stale = (uint(pt.flags, `${where}.flags`) & NO_RECORDED_VALUE) !== 0;
-        const bounds = list(pt.explicitBounds, `${where}.explicitBounds`).map((b, i) =>
-          dbl(b, `${where}.explicitBounds[${i}]`),
-        );
-        for (let i = 1; i < bounds.length; i++)
-          if (!(bounds[i]! > bounds[i - 1]!))
-            throw new PointError(
-              `${where}: explicitBounds are not strictly increasing at index ${i}`,
-              'invalid_data_point',
-            );
-        let buckets = list(pt.bucketCounts, `${where}.bucketCounts`).map((c, i) =>
-          u64(c, `${where}.bucketCounts[${i}]`),
-        );
-        if (buckets.length !== 0 && buckets.length !== bounds.length + 1)
+    this.eachPoint(points, pw, pc, promName, (pt, where, t, labels, stale) => {
+      const bounds = list(pt.explicitBounds, `${where}.explicitBounds`).map((b, i) =>
+        dbl(b, `${where}.explicitBounds[${i}]`),
+      );
+      for (let i = 1; i < bounds.length; i++)
+        if (!(bounds[i]! > bounds[i - 1]!))
           throw new PointError(
-            `${where}: ${buckets.length} bucketCounts for ${bounds.length} explicitBounds; expected ${bounds.length + 1}`,
+            `${where}: explicitBounds are not strictly increasing at index ${i}`,
             'invalid_data_point',
           );
-        if (stale) {
-          if (temporality === TEMPORALITY_DELTA) this.opts.delta?.forget(labelsKey(labels));
-          this.emitHistogram(labels, t, bounds, null, STALE_NAN, STALE_NAN, true, true);
-          this.seen(pc, t);
-          continue;
-        }
-        let count = u64(pt.count, `${where}.count`);
-        const hasSum = pt.sum !== undefined && pt.sum !== null;
-        let sum = hasSum ? dbl(pt.sum, `${where}.sum`) : 0;
-        if (buckets.length === 0 && bounds.length > 0) buckets = new Array<number>(bounds.length + 1).fill(0);
-        if (temporality === TEMPORALITY_DELTA) {
-          const acc = this.opts.delta;
-          if (!acc)
-            throw new PointError(
-              `${where}: delta temporality is not accepted by this endpoint`,
-              'unsupported_metric_type',
-            );
-          const start = nanosToMs(pt.startTimeUnixNano, `${where}.startTimeUnixNano`);
-          const r = acc.addHistogram(labelsKey(labels), start, t, count, sum, bounds, buckets);
-          if (!r.ok) throw new PointError(`${where}: ${r.message}`, 'out_of_order');
-          count = r.value.count;
-          sum = r.value.sum;
-          buckets = r.value.buckets.slice();
-        }
-        // OTLP bucket counts are per bucket; Prometheus `le` buckets are cumulative.
-        let acc = 0;
-        const cumulative = new Array<number>(bounds.length);
-        for (let i = 0; i < bounds.length; i++) {
-          acc += buckets[i] ?? 0;
-          cumulative[i] = acc;
-        }
-        this.emitHistogram(labels, t, bounds, cumulative, count, sum, hasSum, false);
+      let buckets = list(pt.bucketCounts, `${where}.bucketCounts`).map((c, i) =>
+        u64(c, `${where}.bucketCounts[${i}]`),
+      );
+      if (buckets.length !== 0 && buckets.length !== bounds.length + 1)
+        throw new PointError(
+          `${where}: ${buckets.length} bucketCounts for ${bounds.length} explicitBounds; expected ${bounds.length + 1}`,
+          'invalid_data_point',
+        );
+      if (stale) {
+        if (temporality === TEMPORALITY_DELTA) this.opts.delta?.forget(labelsKey(labels));
+        this.emitHistogram(labels, t, bounds, null, STALE_NAN, STALE_NAN, true, true);
         this.seen(pc, t);
-      } catch (err) {
-        this.reject(err, 1);
+        return;
       }
-    }
+      let count = u64(pt.count, `${where}.count`);
+      const hasSum = pt.sum !== undefined && pt.sum !== null;
+      let sum = hasSum ? dbl(pt.sum, `${where}.sum`) : 0;
+      if (buckets.length === 0 && bounds.length > 0) buckets = new Array<number>(bounds.length + 1).fill(0);
+      if (temporality === TEMPORALITY_DELTA) {
+        const acc = this.opts.delta;
+        if (!acc)
+          throw new PointError(
+            `${where}: delta temporality is not accepted by this endpoint`,
+            'unsupported_metric_type',
+          );
+        const start = nanosToMs(pt.startTimeUnixNano, `${where}.startTimeUnixNano`);
+        const r = acc.addHistogram(labelsKey(labels), start, t, count, sum, bounds, buckets);
+        if (!r.ok) throw new PointError(`${where}: ${r.message}`, 'out_of_order');
+        count = r.value.count;
+        sum = r.value.sum;
+        buckets = r.value.buckets.slice();
+      }
+      // OTLP bucket counts are per bucket; Prometheus `le` buckets are cumulative.
+      let acc = 0;
+      const cumulative = new Array<number>(bounds.length);
+      for (let i = 0; i < bounds.length; i++) {
+        acc += buckets[i] ?? 0;
+        cumulative[i] = acc;
+      }
+      this.emitHistogram(labels, t, bounds, cumulative, count, sum, hasSum, false);
+      this.seen(pc, t);
+    });
   }
 
   private exponentialPoints(
@@ -414,58 +396,49 @@ class Walker {
   ): void {
     const promName = prometheusMetricName(name, unit, 'histogram');
     this.addMetadata(promName, 'histogram', help, unit);
-    for (let p = 0; p < points.length; p++) {
-      const where = `${pw}[${p}]`;
-      try {
-        const pt = msg(points[p], where)!;
-        const t = this.time(pt, where);
-        const labels = this.labels(pt, pc, promName, where);
-        const stale = (uint(pt.flags, `${where}.flags`) & NO_RECORDED_VALUE) !== 0;
-        const scale = int32(pt.scale, `${where}.scale`);
-        if (scale < -10 || scale > 20)
-          throw new PointError(
-            `${where}: exponential histogram scale ${scale} is outside [-10, 20]`,
-            'invalid_data_point',
-          );
-        const neg = msg(pt.negative, `${where}.negative`);
-        const pos = msg(pt.positive, `${where}.positive`);
-        const conv = exponentialToClassic(
-          scale,
-          u64(pt.zeroCount, `${where}.zeroCount`),
-          pt.zeroThreshold === undefined || pt.zeroThreshold === null
-            ? 0
-            : dbl(pt.zeroThreshold, `${where}.zeroThreshold`),
-          neg ? int32(neg.offset, `${where}.negative.offset`) : 0,
-          neg
-            ? list(neg.bucketCounts, `${where}.negative.bucketCounts`).map((c, i) =>
-                u64(c, `${where}.negative.bucketCounts[${i}]`),
-              )
-            : [],
-          pos ? int32(pos.offset, `${where}.positive.offset`) : 0,
-          pos
-            ? list(pos.bucketCounts, `${where}.positive.bucketCounts`).map((c, i) =>
-                u64(c, `${where}.positive.bucketCounts[${i}]`),
-              )
-            : [],
+    this.eachPoint(points, pw, pc, promName, (pt, where, t, labels, stale) => {
+      const scale = int32(pt.scale, `${where}.scale`);
+      if (scale < -10 || scale > 20)
+        throw new PointError(
+          `${where}: exponential histogram scale ${scale} is outside [-10, 20]`,
+          'invalid_data_point',
         );
-        const hasSum = pt.sum !== undefined && pt.sum !== null;
-        if (stale) this.emitHistogram(labels, t, conv.bounds, null, STALE_NAN, STALE_NAN, true, true);
-        else
-          this.emitHistogram(
-            labels,
-            t,
-            conv.bounds,
-            conv.cumulative,
-            u64(pt.count, `${where}.count`),
-            hasSum ? dbl(pt.sum, `${where}.sum`) : 0,
-            hasSum,
-            false,
-          );
-        this.seen(pc, t);
-      } catch (err) {
-        this.reject(err, 1);
-      }
-    }
+      const neg = msg(pt.negative, `${where}.negative`);
+      const pos = msg(pt.positive, `${where}.positive`);
+      const conv = exponentialToClassic(
+        scale,
+        u64(pt.zeroCount, `${where}.zeroCount`),
+        pt.zeroThreshold === undefined || pt.zeroThreshold === null
+          ? 0
+          : dbl(pt.zeroThreshold, `${where}.zeroThreshold`),
+        neg ? int32(neg.offset, `${where}.negative.offset`) : 0,
+        neg
+          ? list(neg.bucketCounts, `${where}.negative.bucketCounts`).map((c, i) =>
+              u64(c, `${where}.negative.bucketCounts[${i}]`),
+            )
+          : [],
+        pos ? int32(pos.offset, `${where}.positive.offset`) : 0,
+        pos
+          ? list(pos.bucketCounts, `${where}.positive.bucketCounts`).map((c, i) =>
+              u64(c, `${where}.positive.bucketCounts[${i}]`),
+            )
+          : [],
+      );
+      const hasSum = pt.sum !== undefined && pt.sum !== null;
+      if (stale) this.emitHistogram(labels, t, conv.bounds, null, STALE_NAN, STALE_NAN, true, true);
+      else
+        this.emitHistogram(
+          labels,
+          t,
+          conv.bounds,
+          conv.cumulative,
+          u64(pt.count, `${where}.count`),
+          hasSum ? dbl(pt.sum, `${where}.sum`) : 0,
+          hasSum,
+          false,
+        );
+      this.seen(pc, t);
+    });
   }
 
   private summaryPoints(
@@ -478,35 +451,26 @@ class Walker {
   ): void {
     const promName = prometheusMetricName(name, unit, 'summary');
     this.addMetadata(promName, 'summary', help, unit);
-    for (let p = 0; p < points.length; p++) {
-      const where = `${pw}[${p}]`;
-      try {
-        const pt = msg(points[p], where)!;
-        const t = this.time(pt, where);
-        const labels = this.labels(pt, pc, promName, where);
-        const stale = (uint(pt.flags, `${where}.flags`) & NO_RECORDED_VALUE) !== 0;
-        const qs = list(pt.quantileValues, `${where}.quantileValues`);
-        for (let i = 0; i < qs.length; i++) {
-          const q = msg(qs[i], `${where}.quantileValues[${i}]`)!;
-          const quantile = dbl(q.quantile ?? 0, `${where}.quantileValues[${i}].quantile`);
-          const value = stale ? STALE_NAN : dbl(q.value ?? 0, `${where}.quantileValues[${i}].value`);
-          this.emit({ ...labels, quantile: formatFloat(quantile) }, t, value);
-        }
-        this.emit(
-          { ...labels, [METRIC_NAME]: promName + '_sum' },
-          t,
-          stale ? STALE_NAN : dbl(pt.sum ?? 0, `${where}.sum`),
-        );
-        this.emit(
-          { ...labels, [METRIC_NAME]: promName + '_count' },
-          t,
-          stale ? STALE_NAN : u64(pt.count, `${where}.count`),
-        );
-        this.seen(pc, t);
-      } catch (err) {
-        this.reject(err, 1);
+    this.eachPoint(points, pw, pc, promName, (pt, where, t, labels, stale) => {
+      const qs = list(pt.quantileValues, `${where}.quantileValues`);
+      for (let i = 0; i < qs.length; i++) {
+        const q = msg(qs[i], `${where}.quantileValues[${i}]`)!;
+        const quantile = dbl(q.quantile ?? 0, `${where}.quantileValues[${i}].quantile`);
+        const value = stale ? STALE_NAN : dbl(q.value ?? 0, `${where}.quantileValues[${i}].value`);
+        this.emit({ ...labels, quantile: formatFloat(quantile) }, t, value);
       }
-    }
+      this.emit(
+        { ...labels, [METRIC_NAME]: promName + '_sum' },
+        t,
+        stale ? STALE_NAN : dbl(pt.sum ?? 0, `${where}.sum`),
+      );
+      this.emit(
+        { ...labels, [METRIC_NAME]: promName + '_count' },
+        t,
+        stale ? STALE_NAN : u64(pt.count, `${where}.count`),
+      );
+      this.seen(pc, t);
+    });
   }
 
   /** Emits `_bucket` (one per bound plus +Inf), `_sum` (when present) and `_count`. */
@@ -557,6 +521,31 @@ class Walker {
   }
 
   /** Point time in ms, checked. */
+  /**
+   * Runs `fn` for each data point with its position (for messages), time, labels and stale flag. A point
+   * that fails is refused alone and counted; the others go on.
+   */
+  private eachPoint(
+    points: readonly unknown[],
+    pw: string,
+    pc: PointCtx,
+    promName: string,
+    fn: (pt: Msg, where: string, t: number, labels: Record<string, string>, stale: boolean) => void,
+  ): void {
+    for (let p = 0; p < points.length; p++) {
+      const where = `${pw}[${p}]`;
+      try {
+        const pt = msg(points[p], where)!;
+        const t = this.time(pt, where);
+        const labels = this.labels(pt, pc, promName, where);
+        const stale = (uint(pt.flags, `${where}.flags`) & NO_RECORDED_VALUE) !== 0;
+        fn(pt, where, t, labels, stale);
+      } catch (err) {
+        this.reject(err, 1);
+      }
+    }
+  }
+
   private time(pt: Msg, where: string): number {
     const t = nanosToMs(pt.timeUnixNano, `${where}.timeUnixNano`);
     if (t === 0) throw new PointError(`${where}: timeUnixNano is missing`, 'invalid_timestamp');
