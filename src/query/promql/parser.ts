@@ -517,6 +517,23 @@ class Parser {
     return undefined;
   }
 
+  /** Comma-separated arguments up to (not including) the closing parenthesis; a trailing comma is allowed. */
+  private parseArgs(context: string): Expr[] {
+    const args: Expr[] = [];
+    if (this.peek().kind === 'RPAREN') return args;
+    for (;;) {
+      args.push(this.parseExpr(0));
+      const sep = this.peek();
+      if (sep.kind === 'COMMA') {
+        this.next();
+        if (this.peek().kind === 'RPAREN') return args;
+        continue;
+      }
+      if (sep.kind !== 'RPAREN') this.unexpected(sep, context, '"," or ")"');
+      return args;
+    }
+  }
+
   private parseAggregate(): Expr {
     const nameTok = this.next();
     const op = nameTok.text.toLowerCase() as AggregateOp;
@@ -524,20 +541,7 @@ class Parser {
     const open = this.peek();
     if (open.kind !== 'LPAREN') this.unexpected(open, 'aggregation', '"("');
     this.next();
-    const args: Expr[] = [];
-    if (this.peek().kind !== 'RPAREN') {
-      for (;;) {
-        args.push(this.parseExpr(0));
-        const sep = this.peek();
-        if (sep.kind === 'COMMA') {
-          this.next();
-          if (this.peek().kind === 'RPAREN') break;
-          continue;
-        }
-        if (sep.kind !== 'RPAREN') this.unexpected(sep, 'aggregation', '"," or ")"');
-        break;
-      }
-    }
+    const args = this.parseArgs('aggregation');
     let end = this.next().end;
     const after = this.peek();
     if (after.kind === 'KEYWORD' && (after.value === 'by' || after.value === 'without')) {
@@ -588,21 +592,7 @@ class Parser {
         `unknown function with name ${JSON.stringify(nameTok.text)}`,
       );
     this.next();
-    const args: Expr[] = [];
-    if (this.peek().kind !== 'RPAREN') {
-      for (;;) {
-        args.push(this.parseExpr(0));
-        const sep = this.peek();
-        if (sep.kind === 'COMMA') {
-          this.next();
-          if (this.peek().kind === 'RPAREN') break;
-          continue;
-        }
-        if (sep.kind !== 'RPAREN')
-          this.unexpected(sep, `call to function ${JSON.stringify(def.name)}`, '"," or ")"');
-        break;
-      }
-    }
+    const args = this.parseArgs(`call to function ${JSON.stringify(def.name)}`);
     const close = this.next();
     const pos = { start: nameTok.start, end: close.end };
     const n = def.argTypes.length;

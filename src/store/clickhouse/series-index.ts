@@ -3,7 +3,7 @@
  * at start and extended as writes commit, so series selection, label names and label values never touch
  * disk. Postings per label pair make equality matchers cheap; regex matchers scan the values of one label.
  */
-import { METRIC_NAME, type Labels } from '../../model/labels.ts';
+import type { Labels } from '../../model/labels.ts';
 import { compileMatcher, type CompiledMatcher, type Matcher } from '../../model/matcher.ts';
 
 export interface IndexedSeries {
@@ -47,19 +47,6 @@ export class SeriesIndex {
       let set = values.get(v);
       if (!set) values.set(v, (set = new Set()));
       set.add(s);
-    }
-  }
-
-  remove(s: IndexedSeries): void {
-    if (this.byKey.get(s.key) !== s) return;
-    this.byKey.delete(s.key);
-    this.byId.delete(s.id);
-    for (const [n, v] of Object.entries(s.labels)) {
-      const values = this.postings.get(n);
-      const set = values?.get(v);
-      set?.delete(s);
-      if (set && set.size === 0) values!.delete(v);
-      if (values && values.size === 0) this.postings.delete(n);
     }
   }
 
@@ -112,18 +99,6 @@ export class SeriesIndex {
       }
     }
     return best ?? this.byKey.values();
-  }
-
-  labelNames(): string[] {
-    return [...this.postings.keys()].sort();
-  }
-
-  labelValues(name: string): string[] {
-    return [...(this.postings.get(name)?.keys() ?? [])].sort();
-  }
-
-  metricNames(): string[] {
-    return this.labelValues(METRIC_NAME);
   }
 }
 
