@@ -154,3 +154,30 @@ export class MemoryStorage implements Storage {
     return [...new Set([...this.series.values()].map((s) => s.labels[METRIC_NAME] ?? ''))].sort();
   }
 }
+
+/**
+ * A MemoryStorage whose commits fail with the given error (nothing is stored): lets ingestion tests check
+ * how senders are answered when storage is overloaded or broken.
+ */
+export class FailingStorage extends MemoryStorage {
+  constructor(private readonly failure: Error) {
+    super();
+  }
+
+  override appender(): Appender {
+    const inner = super.appender();
+    const failure = this.failure;
+    return {
+      append: (l, t, v) => inner.append(l, t, v),
+      appendMetadata: (m, meta) => inner.appendMetadata(m, meta),
+      get count() {
+        return inner.count;
+      },
+      commit: async () => {
+        inner.rollback();
+        throw failure;
+      },
+      rollback: () => inner.rollback(),
+    };
+  }
+}

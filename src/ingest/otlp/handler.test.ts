@@ -1,8 +1,8 @@
 import { gzipSync } from 'node:zlib';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
-import { OverloadedError, StorageError, type Appender } from '../../store/interface.ts';
-import { MemoryStorage } from '../../store/memory.ts';
+import { OverloadedError, StorageError } from '../../store/interface.ts';
+import { FailingStorage, MemoryStorage } from '../../store/memory.ts';
 import { DEFAULT_INGEST_LIMITS } from '../validate.ts';
 import { otlpHttpPlugin } from './handler.ts';
 import { ExportMetricsServiceRequest, ExportMetricsServiceResponse, RpcStatus } from './proto.ts';
@@ -43,28 +43,6 @@ const proto = (req: object) =>
 async function names(storage: MemoryStorage) {
   const got = await storage.querier(0, NOW).select([{ name: '__name__', type: '=~', value: '.+' }]);
   return got.map((s) => `${s.labels.__name__}{job=${s.labels.job ?? ''}} ${[...s.v].join(',')}`);
-}
-
-class FailingStorage extends MemoryStorage {
-  constructor(private readonly failure: Error) {
-    super();
-  }
-  override appender(): Appender {
-    const inner = super.appender();
-    const failure = this.failure;
-    return {
-      append: (l, t, v) => inner.append(l, t, v),
-      appendMetadata: (m, meta) => inner.appendMetadata(m, meta),
-      get count() {
-        return inner.count;
-      },
-      commit: async () => {
-        inner.rollback();
-        throw failure;
-      },
-      rollback: () => inner.rollback(),
-    };
-  }
 }
 
 describe('POST /v1/metrics', () => {

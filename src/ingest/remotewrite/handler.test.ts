@@ -3,8 +3,8 @@ import { compressSync } from 'snappy';
 import { afterEach, describe, expect, it } from 'vitest';
 import { STALE_NAN, isStaleNaN } from '../../model/labels.ts';
 import { samplesIngested, samplesRejected } from '../../self/metrics.ts';
-import { OverloadedError, StorageError, type Appender, type Storage } from '../../store/interface.ts';
-import { MemoryStorage } from '../../store/memory.ts';
+import { OverloadedError, StorageError, type Storage } from '../../store/interface.ts';
+import { FailingStorage, MemoryStorage } from '../../store/memory.ts';
 import { DEFAULT_INGEST_LIMITS } from '../validate.ts';
 import { remoteWritePlugin } from './handler.ts';
 import { WriteRequest } from './proto.ts';
@@ -41,29 +41,6 @@ async function serve(storage: Storage, bodyLimit = 1024 * 1024): Promise<Fastify
 
 async function all(storage: MemoryStorage) {
   return storage.querier(0, NOW + 3_600_000).select([{ name: '__name__', type: '=~', value: '.+' }]);
-}
-
-/** A storage whose commit fails the given way; everything else is a MemoryStorage. */
-class FailingStorage extends MemoryStorage {
-  constructor(private readonly failure: Error) {
-    super();
-  }
-  override appender(): Appender {
-    const inner = super.appender();
-    const failure = this.failure;
-    return {
-      append: (l, t, v) => inner.append(l, t, v),
-      appendMetadata: (m, meta) => inner.appendMetadata(m, meta),
-      get count() {
-        return inner.count;
-      },
-      commit: async () => {
-        inner.rollback();
-        throw failure;
-      },
-      rollback: () => inner.rollback(),
-    };
-  }
 }
 
 async function counter(c: typeof samplesIngested, labels: Record<string, string>): Promise<number> {
