@@ -12,8 +12,11 @@ import {
   QueryCanceledError,
   QueryTimeoutError,
   TooManySamplesError,
+  astToJson,
   parse,
+  prettyExpr,
   type Engine,
+  type Expr,
 } from '../query/promql/index.ts';
 import {
   ApiError,
@@ -100,8 +103,25 @@ function sendError(reply: FastifyReply, err: unknown, signal?: AbortSignal): Fas
   return reply.code(e.status).send({ status: 'error', errorType: e.errorType, error: e.message });
 }
 
-function success(reply: FastifyReply, data: unknown, warnings?: string[]): FastifyReply {
-  return reply.send(warnings?.length ? { status: 'success', data, warnings } : { status: 'success', data });
+/** `{status: "success", data}` plus Prometheus 3's `warnings` and `infos` when there are any. */
+function success(reply: FastifyReply, data: unknown, warnings?: string[], infos?: string[]): FastifyReply {
+  const body: Record<string, unknown> = { status: 'success', data };
+  if (warnings?.length) body.warnings = warnings;
+  if (infos?.length) body.infos = infos;
+  return reply.send(body);
+}
+
+/** The `query` parameter, parsed; bad_data naming the parameter when it is missing or not valid PromQL. */
+function queryParam(p: Params): Expr {
+  const query = one(p, 'query');
+  if (!query) throw new ApiError('bad_data', 'invalid parameter "query": query must not be empty');
+  try {
+    return parse(query);
+  } catch (err) {
+    if (err instanceof ParseError)
+      throw new ApiError('bad_data', `invalid parameter "query": ${err.message}`, { cause: err });
+    throw err;
+  }
 }
 
 /** Wraps a handler so every failure is answered in Prometheus's error shape. */
@@ -155,8 +175,8 @@ export function prometheusApi(deps: PrometheusApiDeps): FastifyPluginAsync {
           stats: one(p, 'stats') !== undefined,
         });
         end();
-        const { warnings, ...data } = res as typeof res & { warnings?: string[] };
-        return success(reply, data, warnings);
+        const { warnings, infos, ...data } = res;
+        return success(reply, data, warnings, infos);
       }),
     );
 
@@ -167,19 +187,22 @@ export function prometheusApi(deps: PrometheusApiDeps): FastifyPluginAsync {
         const startS = one(p, 'start');
         const endS = one(p, 'end');
         const stepS = one(p, 'step');
-        if (startS === undefined) throw new ApiError('bad_data', 'invalid parameter "start": missing');
-        if (endS === undefined) throw new ApiError('bad_data', 'invalid parameter "end": missing');
-        if (stepS === undefined) throw new ApiError('bad_data', 'invalid parameter "step": missing');
-        const start = parseTime(startS, 'start');
-        const end = parseTime(endS, 'end');
-        if (end < start) throw new ApiError('bad_data', 'end timestamp must not be before start time');
-        const step = parseDurationParam(stepS, 'step');
+        // Checked in Prometheus' order and with its texts; Grafana shows them as they are.
+        const start = parseTime(startS ?? '', 'start');
+        const end = parseTime(endS ?? '', 'end');
+        if (end < start)
+          throw new ApiError(
+            'bad_data',
+            'invalid parameter "end": end timestamp must not be before start time',
+          );
+        const step = parseDurationParam(stepS ?? '', 'step');
         if (step <= 0)
           throw new ApiError(
             'bad_data',
-            'zero or negative query resolution step widths are not accepted. Try a positive integer',
+            'invalid parameter "step": zero or negative query resolution step widths are not accepted. Try a positive integer',
           );
-        if ((end - start) / step > MAX_POINTS)
+        // Whole steps, as Go divides durations; the start point comes on top, so 11,001 points are allowed.
+        if (Math.floor((end - start) / step) > MAX_POINTS)
           throw new ApiError(
             'bad_data',
             'exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)',
@@ -192,17 +215,40 @@ export function prometheusApi(deps: PrometheusApiDeps): FastifyPluginAsync {
           stats: one(p, 'stats') !== undefined,
         });
         done();
-        const { warnings, ...data } = res as typeof res & { warnings?: string[] };
-        return success(reply, data, warnings);
+        const { warnings, infos, ...data } = res;
+        return success(reply, data, warnings, infos);
       }),
     );
 
     const range = (p: Params) => {
       const start = optionalTime(one(p, 'start'), 'start', MIN_TIME);
       const end = optionalTime(one(p, 'end'), 'end', MAX_TIME);
-      if (end < start) throw new ApiError('bad_data', 'end timestamp must not be before start time');
+      if (end < start)
+        throw new ApiError(
+          'bad_data',
+          'invalid parameter "end": end timestamp must not be before start time',
+        );
       return { start, end };
     };
+    both(
+      '/api/v1/format_query',
+      handle(async (p, _req, reply) => success(reply, prettyExpr(queryParam(p)))),
+    );
+
+    both(
+      '/api/v1/parse_query',
+      handle(async (p, _req, reply) => success(reply, astToJson(queryParam(p)))),
+    );
+
+    // Vigil stores no exemplars yet: a valid query has none; an invalid one is refused as Prometheus does.
+    both(
+      '/api/v1/query_exemplars',
+      handle(async (p, _req, reply) => {
+        queryParam(p);
+        range(p);
+        return success(reply, []);
+      }),
+    );
     const limitOf = (p: Params) => {
       const l = one(p, 'limit');
       if (l === undefined || l === '') return 0;

@@ -4,7 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { MemoryStorage } from '../../store/memory.ts';
 import { Engine } from './engine.ts';
 import { ParseError, QueryCanceledError, QueryTimeoutError, TooManySamplesError } from './errors.ts';
-import { testCases } from './promqltest.ts';
+import { FUNCTIONS } from './functions.ts';
+import { AGGREGATORS } from './parser.ts';
+import { parseTestScript, testCases } from './promqltest.ts';
 
 const dir = join(import.meta.dirname, 'testdata');
 
@@ -17,6 +19,36 @@ for (const file of readdirSync(dir)
     }
   });
 }
+
+describe('testdata coverage', () => {
+  const evals = readdirSync(dir)
+    .filter((f) => f.endsWith('.test'))
+    .flatMap((f) => parseTestScript(readFileSync(join(dir, f), 'utf8'), f))
+    .filter((c) => c.kind === 'eval');
+  const succeeding = evals.filter((c) => !c.fail).map((c) => c.query);
+  const failing = evals.filter((c) => c.fail).map((c) => c.query);
+  const calls = (queries: string[], name: string) =>
+    queries.some((q) => new RegExp(`(^|[^a-zA-Z0-9_:])${name}\\s*(\\(|by|without)`).test(q));
+
+  // A function added to functions.ts without a case fails here, so coverage stays complete.
+  it.each([...FUNCTIONS.keys(), ...AGGREGATORS.keys()])(
+    '%s has a case that succeeds and one that fails',
+    (name) => {
+      expect(calls(succeeding, name), `no eval of ${name}(...)`).toBe(true);
+      expect(calls(failing, name), `no eval_fail of ${name}(...)`).toBe(true);
+    },
+  );
+
+  it.each(['+', '-', '*', '/', '%', '^', 'atan2', '==', '!=', '<', '<=', '>', '>=', 'and', 'or', 'unless'])(
+    'operator %s has a case',
+    (op) => {
+      const re = /^[a-z]/.test(op)
+        ? new RegExp(`\\s${op}\\s`)
+        : new RegExp(`\\s${op.replace(/[\^*+]/g, '\\$&')}\\s`);
+      expect(succeeding.some((q) => re.test(q))).toBe(true);
+    },
+  );
+});
 
 describe("windows: 'prometheus2' (closed windows, as Prometheus 2.x)", () => {
   const script = [
@@ -54,6 +86,17 @@ describe('engine limits', () => {
     const eng = new Engine({ maxSamples: 100 });
     await expect(eng.rangeQuery(st, 'm', 0, 3_600_000, 60_000)).rejects.toBeInstanceOf(TooManySamplesError);
     await expect(eng.instantQuery(st, 'sum(m)', 3_600_000)).resolves.toMatchObject({ resultType: 'vector' });
+  });
+
+  it('counts samples, not steps: an empty result over a long grid is fine, a huge subquery grid is not', async () => {
+    const eng = new Engine({ maxSamples: 100 });
+    await expect(eng.rangeQuery(st, 'sum(nonexistent)', 0, 3_600_000, 1000)).resolves.toEqual({
+      resultType: 'matrix',
+      result: [],
+    });
+    await expect(eng.instantQuery(st, 'max_over_time(m[10y:1s])', 0)).rejects.toBeInstanceOf(
+      TooManySamplesError,
+    );
   });
 
   it('honours an aborted signal', async () => {

@@ -45,13 +45,16 @@ export interface QueryStats {
   };
 }
 
-/** Exactly the `data` object of Prometheus' /api/v1/query and /api/v1/query_range responses. */
+/**
+ * The `data` object of Prometheus' /api/v1/query and /api/v1/query_range responses, plus the annotations that
+ * Prometheus 3 returns beside it (`warnings`, `infos`: texts ending in the `(line:col)` they are about).
+ */
 export type QueryResult = (
   | { resultType: 'vector'; result: { metric: Record<string, string>; value: Point }[] }
   | { resultType: 'matrix'; result: { metric: Record<string, string>; values: Point[] }[] }
   | { resultType: 'scalar'; result: Point }
   | { resultType: 'string'; result: Point }
-) & { stats?: QueryStats };
+) & { stats?: QueryStats; warnings?: string[]; infos?: string[] };
 
 const DEFAULTS: Required<EngineOptions> = {
   lookbackDeltaMs: 300_000,
@@ -135,6 +138,7 @@ export class Engine {
         queryStart: start,
         queryEnd: end,
         subqueryStepMs: this.opts.defaultSubqueryStepMs,
+        query,
       },
       samples,
     );
@@ -150,6 +154,9 @@ export class Engine {
     const t2 = performance.now();
     const result = instant ? toInstantResult(value, grid) : toRangeResult(value, grid);
     const t3 = performance.now();
+    const { warnings, infos } = ev.annotations;
+    if (warnings.length) result.warnings = warnings;
+    if (infos.length) result.infos = infos;
     if (opts.stats) {
       result.stats = {
         samples: { totalQueryableSamples: samples.total, peakSamples: samples.peak },

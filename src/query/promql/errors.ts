@@ -37,9 +37,14 @@ export class TooManySamplesError extends Error {
   }
 }
 
-/** A runtime evaluation error such as ambiguous vector matching (API: 422, errorType "execution"). */
+/**
+ * A runtime evaluation error such as ambiguous vector matching (API: 422, errorType "execution"). The evaluator
+ * sets `positionRange` to the expression that failed and appends its `line:col` to the message, in the
+ * `(1:5)` form Prometheus uses for annotations.
+ */
 export class EvalError extends Error {
   override name = 'EvalError';
+  positionRange: PositionRange | undefined;
 }
 
 /** Formats a parse error message with a 1-based line and column, as Prometheus does. */

@@ -4,6 +4,7 @@ import type { AggregateExpr } from './ast.ts';
 import { EvalError } from './errors.ts';
 import type { Evaluator } from './eval.ts';
 import { formatValue } from './format.ts';
+import { goG, warnInvalidQuantile } from './annotations.ts';
 import { kahanInc, quantile } from './mathutil.ts';
 import { newSeries, type Grid, type StepSeries, type VectorValue } from './value.ts';
 
@@ -46,6 +47,19 @@ export async function evalAggregate(ev: Evaluator, e: AggregateExpr, g: Grid): P
   }
   const input = await ev.evalVector(e.expr, g);
   const groups = groupSeries(input.series, e);
+  if (e.op === 'quantile') warnInvalidQuantile(ev.annotations, param!, e.param!);
+  if (e.op === 'limit_ratio') {
+    for (const r of param!) {
+      if (r < -1 || r > 1) {
+        const to = Math.max(-1, Math.min(1, r));
+        ev.annotations.warn(
+          `ratio value should be between -1 and 1, got ${goG(r)}, capping to ${goG(to)}`,
+          e.param!.pos,
+        );
+        break;
+      }
+    }
+  }
   switch (e.op) {
     case 'topk':
     case 'bottomk':

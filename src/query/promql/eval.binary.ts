@@ -242,10 +242,14 @@ function vectorVector(
   const oneSide = bySignature(one, m);
   const manySide = bySignature(many, m);
 
-  // The "one" side must be unique per match group at every step.
+  // The "one" side must be unique per match group at every step where the other side has anything at all
+  // (Prometheus short-circuits a step where either side is empty).
+  const manyPresent = new Uint8Array(g.n);
+  for (const s of many) for (let i = 0; i < g.n; i++) manyPresent[i] = manyPresent[i]! | s.has[i]!;
   for (const [, idx] of oneSide.groups) {
     if (idx.length < 2) continue;
     for (let i = 0; i < g.n; i++) {
+      if (!manyPresent[i]) continue;
       let first = -1;
       for (const c of idx) {
         if (!one[c]!.has[i]) continue;

@@ -3,9 +3,12 @@ import { dropMetricName, isValidLabelName, METRIC_NAME, type Labels } from '../.
 import type { Call, Expr } from './ast.ts';
 import { EvalError } from './errors.ts';
 import type { Evaluator } from './eval.ts';
-import { histogramQuantile } from './histogram.ts';
+import { warnInvalidQuantile } from './annotations.ts';
+import { goQuote } from './format.ts';
+import { histogramFraction, histogramQuantile, type HistogramReport } from './histogram.ts';
 import { kahanInc, quantile } from './mathutil.ts';
 import {
+  assertDistinctLabels,
   compareLabels,
   mergeSameLabels,
   newSeries,
@@ -70,7 +73,7 @@ function rangeApply(ev: Evaluator, m: MatrixValue, g: Grid, kernel: Kernel, keep
   }
   ev.samples.total += total;
   ev.samples.transient(peak);
-  return keepName ? out : mergeSameLabels(out);
+  return keepName ? out : assertDistinctLabels(out);
 }
 
 /** rate, increase and delta with Prometheus' extrapolation towards the window boundaries. */
@@ -600,10 +603,60 @@ export async function evalCall(ev: Evaluator, e: Call, g: Grid): Promise<Value> 
     case 'histogram_quantile': {
       const q = await ev.evalScalar(a[0]!, g);
       const v = await ev.evalVector(a[1]!, g);
-      return { kind: 'vector', series: histogramQuantile(q, v, g) };
+      warnInvalidQuantile(ev.annotations, q, a[0]!);
+      return { kind: 'vector', series: histogramQuantile(q, v, g, histogramReport(ev, a[1]!)) };
     }
+    case 'histogram_fraction': {
+      const lower = await ev.evalScalar(a[0]!, g);
+      const upper = await ev.evalScalar(a[1]!, g);
+      const v = await ev.evalVector(a[2]!, g);
+      return { kind: 'vector', series: histogramFraction(lower, upper, v, g, histogramReport(ev, a[2]!)) };
+    }
+    case 'histogram_count':
+    case 'histogram_sum':
+    case 'histogram_avg':
+    case 'histogram_stddev':
+    case 'histogram_stdvar':
+      // These read native histogram samples only; float samples (all Vigil stores) are ignored, as in
+      // Prometheus. The argument is still evaluated so its errors surface.
+      await ev.evalVector(a[0]!, g);
+      return { kind: 'vector', series: [] };
   }
   return evalRangeFunction(ev, e, g);
+}
+
+/** Annotations raised by the classic histogram functions, at the bucket argument. */
+function histogramReport(ev: Evaluator, at: Expr): HistogramReport {
+  const forName = (name: string) => (name ? ` for metric name ${goQuote(name)}` : '');
+  return {
+    badBucketLabel: (name, le) =>
+      ev.annotations.warn(
+        `bucket label "le" is missing or has a malformed value of ${goQuote(le)}${forName(name)}`,
+        at.pos,
+      ),
+    forcedMonotonicity: (name) =>
+      ev.annotations.info(
+        `input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile)${forName(name)}`,
+        at.pos,
+      ),
+  };
+}
+
+const COUNTER_SUFFIXES = ['_total', '_sum', '_count', '_bucket'];
+
+/** Prometheus' info for rate()/increase() over a selected metric whose name does not look like a counter. */
+function infoPossibleNonCounter(ev: Evaluator, arg: Expr, m: MatrixValue): void {
+  let x = arg;
+  while (x.type === 'ParenExpr') x = x.expr;
+  if (x.type !== 'MatrixSelector') return;
+  for (const s of m.series) {
+    const name = s.labels[METRIC_NAME];
+    if (!name || s.t.length === 0 || COUNTER_SUFFIXES.some((suffix) => name.endsWith(suffix))) continue;
+    ev.annotations.info(
+      `metric might not be a counter, name does not end in _total/_sum/_count/_bucket: ${goQuote(name)}`,
+      arg.pos,
+    );
+  }
 }
 
 async function evalRangeFunction(ev: Evaluator, e: Call, g: Grid): Promise<Value> {
@@ -616,7 +669,15 @@ async function evalRangeFunction(ev: Evaluator, e: Call, g: Grid): Promise<Value
     case 'quantile_over_time': {
       const q = await ev.evalScalar(a[0]!, g);
       m = await matrixArg(ev, a[1]!, g);
-      k = (_t, v, lo, hi, i) => quantile(q[i]!, windowValues(v, lo, hi));
+      let warned = false;
+      k = (_t, v, lo, hi, i) => {
+        const x = q[i]!;
+        if (!warned && (Number.isNaN(x) || x < 0 || x > 1)) {
+          warnInvalidQuantile(ev.annotations, q.subarray(i, i + 1), a[0]!);
+          warned = true;
+        }
+        return quantile(x, windowValues(v, lo, hi));
+      };
       break;
     }
     case 'predict_linear': {
@@ -658,9 +719,10 @@ async function evalRangeFunction(ev: Evaluator, e: Call, g: Grid): Promise<Value
     }
     default: {
       m = await matrixArg(ev, a[0]!, g);
-      const kernel = simpleKernel(f, m.rangeMs, !ev.opts.leftOpen);
-      k = kernel;
-      keepName = f === 'last_over_time';
+      if (f === 'rate' || f === 'increase') infoPossibleNonCounter(ev, a[0]!, m);
+      k = simpleKernel(f, m.rangeMs, !ev.opts.leftOpen);
+      // Selecting a sample does not change what the value means.
+      keepName = f === 'last_over_time' || f === 'first_over_time';
     }
   }
   return { kind: 'vector', series: rangeApply(ev, m, g, k, keepName) };
@@ -720,6 +782,29 @@ function simpleKernel(f: string, rangeMs: number, legacy: boolean): Kernel {
       return (_t, v, lo, hi) => varianceWindow(v, lo, hi);
     case 'last_over_time':
       return (_t, v, _lo, hi) => v[hi - 1]!;
+    case 'first_over_time':
+      return (_t, v, lo) => v[lo]!;
+    case 'ts_of_last_over_time':
+      return (t, _v, _lo, hi) => t[hi - 1]! / 1000;
+    case 'ts_of_first_over_time':
+      return (t, _v, lo) => t[lo]! / 1000;
+    case 'ts_of_min_over_time':
+    case 'ts_of_max_over_time': {
+      // The timestamp of the last sample holding the extreme value; NaN only counts when all values are NaN.
+      const isMax = f === 'ts_of_max_over_time';
+      return (t, v, lo, hi) => {
+        let r = v[lo]!;
+        let at = t[lo]!;
+        for (let k = lo + 1; k < hi; k++) {
+          const x = v[k]!;
+          if ((isMax ? x >= r : x <= r) || Number.isNaN(r)) {
+            r = x;
+            at = t[k]!;
+          }
+        }
+        return at / 1000;
+      };
+    }
     case 'present_over_time':
       return () => 1;
     case 'mad_over_time':

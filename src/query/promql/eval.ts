@@ -6,14 +6,15 @@ import { dropMetricName, isStaleNaN } from '../../model/labels.ts';
 import type { Matcher } from '../../model/matcher.ts';
 import type { Queryable, SeriesData } from '../../store/interface.ts';
 import type { AtModifier, Expr, MatrixSelector, SubqueryExpr, VectorSelector } from './ast.ts';
+import { Annotations, positionOf } from './annotations.ts';
 import { evalAggregate } from './eval.aggregate.ts';
 import { evalBinary } from './eval.binary.ts';
 import { evalCall } from './eval.functions.ts';
 import { EvalError, QueryCanceledError, QueryTimeoutError, TooManySamplesError } from './errors.ts';
 import {
+  assertDistinctLabels,
   countPoints,
   makeGrid,
-  mergeSameLabels,
   SeriesAllocator,
   type Grid,
   type MatrixValue,
@@ -40,6 +41,8 @@ export interface EvalOptions {
   readonly queryEnd: number;
   /** Step of subqueries written without one (`[1h:]`). */
   readonly subqueryStepMs: number;
+  /** The query text, for positions in errors and annotations. */
+  readonly query: string;
 }
 
 /**
@@ -72,11 +75,16 @@ export class SampleTracker {
 export class Evaluator {
   private lastYield = Date.now();
 
+  /** Warnings and infos raised while evaluating. */
+  readonly annotations: Annotations;
+
   constructor(
     private readonly q: Queryable,
     readonly opts: EvalOptions,
     readonly samples: SampleTracker,
-  ) {}
+  ) {
+    this.annotations = new Annotations(opts.query);
+  }
 
   /** Throws if the query was aborted or ran past its deadline. Cheap enough to call in step loops. */
   checkInterrupt(): void {
@@ -94,7 +102,17 @@ export class Evaluator {
       this.checkInterrupt();
     }
     const before = this.samples.current;
-    const v = await this.evalNode(e, g);
+    let v: Value;
+    try {
+      v = await this.evalNode(e, g);
+    } catch (err) {
+      // The innermost expression that fails names the place; outer ones leave it alone.
+      if (err instanceof EvalError && !err.positionRange) {
+        err.positionRange = e.pos;
+        err.message += ` (${positionOf(this.opts.query, e.pos.start)})`;
+      }
+      throw err;
+    }
     this.samples.current = before;
     this.samples.add(countPoints(v));
     return v;
@@ -132,7 +150,7 @@ export class Evaluator {
           vals: s.vals.map((x) => -x),
           has: s.has,
         }));
-        return { kind: 'vector', series: mergeSameLabels(series) };
+        return { kind: 'vector', series: assertDistinctLabels(series) };
       }
       case 'VectorSelector':
         return this.evalVectorSelector(e, g, false);
@@ -231,6 +249,10 @@ export class Evaluator {
     const from = ends[0]! - e.rangeMs;
     let start = step * Math.trunc(from / step);
     if (start < from + lowerOffset) start += step;
+    // Refuse before allocating a grid that could not be answered: one series over it is already more samples
+    // than allowed. (Prometheus would walk the steps and fail or time out later; an empty inner result over
+    // such a grid is the only answer this changes.)
+    if ((ends[g.n - 1]! - start) / step >= this.opts.maxSamples) throw new TooManySamplesError();
     const inner = makeGrid(start, ends[g.n - 1]!, step);
     const v = await this.evalVector(e.expr, inner);
     const series: RangeSeries[] = [];

@@ -45,6 +45,11 @@ for (const f of [
   'sort',
   'sort_desc',
   'absent',
+  'histogram_count',
+  'histogram_sum',
+  'histogram_avg',
+  'histogram_stddev',
+  'histogram_stdvar',
 ]) {
   def(f, ['vector'], 'vector');
 }
@@ -68,6 +73,11 @@ for (const f of [
   'present_over_time',
   'absent_over_time',
   'mad_over_time',
+  'first_over_time',
+  'ts_of_min_over_time',
+  'ts_of_max_over_time',
+  'ts_of_first_over_time',
+  'ts_of_last_over_time',
 ]) {
   def(f, ['matrix'], 'vector');
 }
@@ -92,6 +102,7 @@ def('clamp', ['vector', 'scalar', 'scalar'], 'vector');
 def('clamp_min', ['vector', 'scalar'], 'vector');
 def('clamp_max', ['vector', 'scalar'], 'vector');
 def('histogram_quantile', ['scalar', 'vector'], 'vector');
+def('histogram_fraction', ['scalar', 'scalar', 'vector'], 'vector');
 def('label_replace', ['vector', 'string', 'string', 'string', 'string'], 'vector');
 def('label_join', ['vector', 'string', 'string', 'string'], 'vector', -1);
 def('sort_by_label', ['vector', 'string'], 'vector', -1);

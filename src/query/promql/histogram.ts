@@ -1,47 +1,79 @@
-/** histogram_quantile over classic histograms (series with an `le` bucket label). */
+/**
+ * Classic histograms: series with an `le` bucket label, one histogram per label set without `le` (the metric
+ * name included, so two histograms that differ only in name stay apart). Native histograms are not stored by
+ * Vigil, so the functions that only act on them (histogram_count, histogram_sum, histogram_avg,
+ * histogram_stddev, histogram_stdvar) ignore float samples and return nothing, as Prometheus does for floats.
+ */
 import { labelsKey, METRIC_NAME, type Labels } from '../../model/labels.ts';
-import { parseNumber } from './parser.ts';
-import { newSeries, type Grid, type StepSeries, type VectorValue } from './value.ts';
+import { almostEqual } from './mathutil.ts';
+import { mergeSameLabels, newSeries, type Grid, type StepSeries, type VectorValue } from './value.ts';
 
-interface Bucket {
+export interface Bucket {
   upper: number;
   count: number;
 }
 
-/** Relative difference below which a decreasing bucket count is treated as float noise, not a real drop. */
+/** Differences between neighbouring buckets below this relative size are float noise, not real drops. */
 const SMALL_DELTA = 1e-12;
 
+/** What a histogram function reports back to the evaluator as annotations. */
+export interface HistogramReport {
+  /** A series whose `le` label is missing or not a number was skipped. */
+  badBucketLabel(metricName: string, le: string): void;
+  /** Bucket counts decreased with the bound and were raised to restore monotonicity. */
+  forcedMonotonicity(metricName: string): void;
+}
+
 /**
- * Estimates the q-quantile from cumulative buckets. NaN without a +Inf bucket or observations; the upper bound
- * of the second-highest bucket if the quantile falls into +Inf; linear interpolation inside a bucket otherwise.
+ * Sorts, merges equal bounds (e.g. "1" and "1.0"), and makes counts non-decreasing: differences within 1e-12 of
+ * their sum are absorbed silently, real decreases are raised to the previous count. Returns the fixed buckets
+ * and whether a real decrease was found, or undefined when the highest bucket is not +Inf.
  */
-export function bucketQuantile(q: number, buckets: Bucket[]): number {
-  if (Number.isNaN(q)) return NaN;
-  if (q < 0) return -Infinity;
-  if (q > 1) return Infinity;
+function normalize(buckets: Bucket[]): { merged: Bucket[]; forced: boolean } | undefined {
   buckets.sort((a, b) => a.upper - b.upper);
-  if (buckets.length === 0 || buckets[buckets.length - 1]!.upper !== Infinity) return NaN;
-  // Buckets with the same bound (e.g. "1" and "1.0") are one bucket.
+  if (buckets.length === 0 || buckets[buckets.length - 1]!.upper !== Infinity) return undefined;
   const merged: Bucket[] = [];
   for (const b of buckets) {
     const last = merged[merged.length - 1];
     if (last && last.upper === b.upper) last.count += b.count;
     else merged.push({ ...b });
   }
-  // Counts must not decrease with the bound; scrapes that are not atomic can make them, so flatten.
-  let max = -Infinity;
-  for (const b of merged) {
-    if (b.count > max) {
-      if (max !== -Infinity && max !== 0 && Math.abs((b.count - max) / max) <= SMALL_DELTA) b.count = max;
-      max = b.count;
-    } else if (b.count < max) {
-      b.count = max;
+  let forced = false;
+  let prev = merged[0]!.count;
+  for (let i = 1; i < merged.length; i++) {
+    const cur = merged[i]!.count;
+    if (cur === prev) continue;
+    if (almostEqual(prev, cur, SMALL_DELTA)) {
+      merged[i]!.count = prev;
+      continue;
     }
+    if (cur < prev) {
+      merged[i]!.count = prev;
+      forced = true;
+      continue;
+    }
+    prev = cur;
   }
-  if (merged.length < 2) return NaN;
+  return { merged, forced };
+}
+
+/**
+ * Estimates the q-quantile from cumulative buckets, as Prometheus' histogram_quantile: ±Inf for q outside [0, 1];
+ * NaN for q NaN, without a +Inf bucket, with fewer than two buckets or no observations; the upper bound of the
+ * second-highest bucket if the quantile falls into +Inf; the bound itself if it falls into a lowest bucket whose
+ * bound is <= 0; linear interpolation inside a bucket otherwise (the lowest bucket starting at 0).
+ */
+export function bucketQuantile(q: number, buckets: Bucket[]): { value: number; forced: boolean } {
+  if (Number.isNaN(q)) return { value: NaN, forced: false };
+  if (q < 0) return { value: -Infinity, forced: false };
+  if (q > 1) return { value: Infinity, forced: false };
+  const norm = normalize(buckets);
+  if (!norm || norm.merged.length < 2) return { value: NaN, forced: false };
+  const { merged, forced } = norm;
   const observations = merged[merged.length - 1]!.count;
-  if (observations === 0 || Number.isNaN(observations)) return NaN;
+  if (observations === 0) return { value: NaN, forced: false };
   let rank = q * observations;
+  // The first bucket reaching the rank; a NaN rank reaches none and lands in +Inf, as in Prometheus.
   let idx = merged.length - 1;
   for (let i = 0; i < merged.length - 1; i++) {
     if (merged[i]!.count >= rank) {
@@ -49,8 +81,8 @@ export function bucketQuantile(q: number, buckets: Bucket[]): number {
       break;
     }
   }
-  if (idx === merged.length - 1) return merged[merged.length - 2]!.upper;
-  if (idx === 0 && merged[0]!.upper <= 0) return merged[0]!.upper;
+  if (idx === merged.length - 1) return { value: merged[merged.length - 2]!.upper, forced };
+  if (idx === 0 && merged[0]!.upper <= 0) return { value: merged[0]!.upper, forced };
   let start = 0;
   const end = merged[idx]!.upper;
   let count = merged[idx]!.count;
@@ -59,46 +91,133 @@ export function bucketQuantile(q: number, buckets: Bucket[]): number {
     count -= merged[idx - 1]!.count;
     rank -= merged[idx - 1]!.count;
   }
-  return start + (end - start) * (rank / count);
+  return { value: start + (end - start) * (rank / count), forced };
 }
 
-/** Groups bucket series by their labels without `le` and `__name__`, and computes the quantile per step. */
-export function histogramQuantile(q: Float64Array, v: VectorValue, g: Grid): StepSeries[] {
-  const groups = new Map<string, { labels: Labels; members: { s: StepSeries; le: number }[] }>();
+/**
+ * Estimated fraction of observations in `(lower, upper]`, with the same assumptions as bucketQuantile: linear
+ * interpolation inside a bucket, the lowest bucket starting at 0 when its bound is positive (unbounded below
+ * otherwise), and the +Inf bucket holding observations above every finite value. NaN without a +Inf bucket,
+ * without observations or for a NaN bound; 0 when lower >= upper.
+ */
+export function bucketFraction(
+  lower: number,
+  upper: number,
+  buckets: Bucket[],
+): { value: number; forced: boolean } {
+  const norm = normalize(buckets);
+  if (!norm) return { value: NaN, forced: false };
+  const { merged, forced } = norm;
+  const total = merged[merged.length - 1]!.count;
+  if (total === 0 || Number.isNaN(lower) || Number.isNaN(upper)) return { value: NaN, forced };
+  if (lower >= upper) return { value: 0, forced };
+  return { value: (rankAt(upper, merged) - rankAt(lower, merged)) / total, forced };
+}
+
+/** Interpolated count of observations at or below x. */
+function rankAt(x: number, merged: Bucket[]): number {
+  const total = merged[merged.length - 1]!.count;
+  if (x === Infinity) return total;
+  let below = 0;
+  let from = merged[0]!.upper > 0 ? 0 : -Infinity;
+  for (const b of merged) {
+    if (x <= from) return below;
+    if (x < b.upper) {
+      // Inside an unbounded bucket the position is unknown, except that +Inf holds nothing finite.
+      if (b.upper === Infinity) return below;
+      if (from === -Infinity) return NaN;
+      return below + ((b.count - below) * (x - from)) / (b.upper - from);
+    }
+    below = b.count;
+    from = b.upper;
+  }
+  return total;
+}
+
+/** Parses an `le` value the way Go's strconv.ParseFloat does for the forms exporters write. */
+export function parseBucketBound(s: string): number | undefined {
+  if (/^[+-]?(inf|infinity)$/i.test(s)) return s.startsWith('-') ? -Infinity : Infinity;
+  if (/^[+-]?nan$/i.test(s)) return NaN;
+  if (/^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/.test(s)) return Number(s);
+  return undefined;
+}
+
+interface ClassicHistogram {
+  /** Output labels: without `le` and `__name__`. */
+  readonly labels: Labels;
+  readonly name: string;
+  readonly members: { s: StepSeries; le: number }[];
+}
+
+function groupBuckets(v: VectorValue, report: HistogramReport): ClassicHistogram[] {
+  const groups = new Map<string, ClassicHistogram>();
   for (const s of v.series) {
-    const leStr = s.labels.le;
-    if (leStr === undefined) continue;
-    const le = parseLe(leStr);
-    if (le === undefined) continue;
-    const labels: Record<string, string> = { ...s.labels };
-    delete labels.le;
-    delete labels[METRIC_NAME];
-    const key = labelsKey(labels);
+    const leStr = s.labels.le ?? '';
+    const le = parseBucketBound(leStr);
+    if (le === undefined) {
+      report.badBucketLabel(s.labels[METRIC_NAME] ?? '', leStr);
+      continue;
+    }
+    const rest: Record<string, string> = { ...s.labels };
+    delete rest.le;
+    const key = labelsKey(rest);
     let grp = groups.get(key);
-    if (!grp) groups.set(key, (grp = { labels, members: [] }));
+    if (!grp) {
+      const name = rest[METRIC_NAME] ?? '';
+      delete rest[METRIC_NAME];
+      groups.set(key, (grp = { labels: rest, name, members: [] }));
+    }
     grp.members.push({ s, le });
   }
+  return [...groups.values()];
+}
+
+/** Evaluates one value per histogram and step from that step's buckets. */
+function perHistogram(
+  v: VectorValue,
+  g: Grid,
+  report: HistogramReport,
+  fn: (buckets: Bucket[], i: number) => { value: number; forced: boolean },
+): StepSeries[] {
   const out: StepSeries[] = [];
-  for (const grp of groups.values()) {
+  for (const grp of groupBuckets(v, report)) {
     const o = newSeries(grp.labels, g.n);
     let any = false;
+    let forced = false;
     for (let i = 0; i < g.n; i++) {
       const buckets: Bucket[] = [];
       for (const m of grp.members) if (m.s.has[i]) buckets.push({ upper: m.le, count: m.s.vals[i]! });
       if (!buckets.length) continue;
-      o.vals[i] = bucketQuantile(q[i]!, buckets);
+      const r = fn(buckets, i);
+      o.vals[i] = r.value;
       o.has[i] = 1;
       any = true;
+      forced ||= r.forced;
     }
+    if (forced) report.forcedMonotonicity(grp.name);
     if (any) out.push(o);
   }
-  return out;
+  // Two histograms whose labels only differ by name collide once the name is gone.
+  return mergeSameLabels(out);
 }
 
-function parseLe(s: string): number | undefined {
-  const t = s.trim();
-  if (/^[+-]?inf$/i.test(t)) return t.startsWith('-') ? -Infinity : Infinity;
-  const v = parseNumber(t);
-  if (t === '' || Number.isNaN(v)) return undefined;
-  return v;
+/** histogram_quantile over classic histograms. */
+export function histogramQuantile(
+  q: Float64Array,
+  v: VectorValue,
+  g: Grid,
+  report: HistogramReport,
+): StepSeries[] {
+  return perHistogram(v, g, report, (b, i) => bucketQuantile(q[i]!, b));
+}
+
+/** histogram_fraction over classic histograms. */
+export function histogramFraction(
+  lower: Float64Array,
+  upper: Float64Array,
+  v: VectorValue,
+  g: Grid,
+  report: HistogramReport,
+): StepSeries[] {
+  return perHistogram(v, g, report, (b, i) => bucketFraction(lower[i]!, upper[i]!, b));
 }

@@ -1,7 +1,8 @@
 /** Vigil's PromQL engine: parser, evaluator and the test-script runner's building blocks. */
 export type * from './ast.ts';
 export { parse, exprType } from './parser.ts';
-export { formatExpr, formatValue } from './format.ts';
+export { formatExpr, formatValue, prettyExpr } from './format.ts';
+export { astToJson, type AstJson } from './astjson.ts';
 export {
   ParseError,
   QueryTimeoutError,

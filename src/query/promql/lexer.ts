@@ -83,6 +83,7 @@ export function tokenize(input: string): Token[] {
   // Colons may start identifiers (recording rule names) but are also the subquery separator: inside brackets a
   // colon is always punctuation.
   let bracketDepth = 0;
+  let braceDepth = 0;
   const push = (kind: TokenKind, start: number, end: number, value?: string) => {
     const text = input.slice(start, end);
     out.push({ kind, text, value: value ?? text, start, end });
@@ -143,13 +144,16 @@ export function tokenize(input: string): Token[] {
     if (kind) {
       if (kind === 'LBRACKET') bracketDepth++;
       if (kind === 'RBRACKET' && bracketDepth > 0) bracketDepth--;
+      if (kind === 'LBRACE') braceDepth++;
+      if (kind === 'RBRACE' && braceDepth > 0) braceDepth--;
       push(kind, i, i + 1);
       i++;
       continue;
     }
-    if (c === '!')
-      throw new LexError("unexpected character after '!': " + JSON.stringify(input[i + 1] ?? ''), i, i + 1);
-    throw new LexError(`unexpected character: ${JSON.stringify(c)}`, i, i + 1);
+    // Characters are quoted like Go's %q of a rune: 'x'.
+    if (c === '!') throw new LexError(`unexpected character after '!': '${input[i + 1] ?? ''}'`, i, i + 1);
+    if (braceDepth > 0) throw new LexError(`unexpected character inside braces: '${c}'`, i, i + 1);
+    throw new LexError(`unexpected character: '${c}'`, i, i + 1);
   }
   out.push({ kind: 'EOF', text: '', value: '', start: input.length, end: input.length });
   return out;

@@ -21,3 +21,14 @@ export function quantile(q: number, values: number[]): number {
   const w = rank - Math.floor(rank);
   return values[lower]! * (1 - w) + values[upper]! * w;
 }
+
+/** Float equality with NaN == NaN and a relative tolerance (Prometheus' almost.Equal). */
+export function almostEqual(a: number, b: number, eps = 1e-6): boolean {
+  if (Number.isNaN(a) && Number.isNaN(b)) return true;
+  if (a === b) return true;
+  const minNormal = 2.2250738585072014e-308;
+  const absSum = Math.abs(a) + Math.abs(b);
+  const diff = Math.abs(a - b);
+  if (a === 0 || b === 0 || absSum < minNormal) return diff < eps * minNormal;
+  return diff / Math.min(absSum, Number.MAX_VALUE) < eps;
+}

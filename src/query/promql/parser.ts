@@ -16,7 +16,7 @@ import {
   type VectorMatching,
   type VectorSelector,
 } from './ast.ts';
-import { makeParseError, type ParseError } from './errors.ts';
+import { makeParseError, ParseError } from './errors.ts';
 import { FUNCTIONS } from './functions.ts';
 import { LexError, tokenize, type Token } from './lexer.ts';
 
@@ -68,11 +68,87 @@ export function parse(input: string): Expr {
     throw err;
   }
   const p = new Parser(input, tokens);
-  if (tokens[0]!.kind === 'EOF') p.fail({ start: 0, end: input.length }, 'no expression found in input');
-  const expr = p.parseExpr(0);
-  const t = p.peek();
-  if (t.kind !== 'EOF') p.unexpected(t);
-  return expr;
+  try {
+    if (tokens[0]!.kind === 'EOF') p.fail({ start: 0, end: input.length }, 'no expression found in input');
+    const expr = p.parseExpr(0);
+    const t = p.peek();
+    if (t.kind !== 'EOF') p.unexpected(t);
+    if (p.deferred) {
+      errorOrder.set(p.deferred, Infinity);
+      throw p.deferred;
+    }
+    return expr;
+  } catch (err) {
+    // Prometheus' lexer reports unbalanced brackets as it reaches them, which is before the parser complains
+    // about anything at or after that point (and before checks it makes once a call or selector is complete).
+    const problem = bracketProblem(tokens, input.length);
+    if (
+      err instanceof ParseError &&
+      problem &&
+      problem.order <= (errorOrder.get(err) ?? err.positionRange.end)
+    )
+      throw makeParseError(input, problem.pos, problem.what);
+    throw err;
+  }
+}
+
+/** When a parse error is raised, as an offset: the offending token for syntax errors, else the node's end. */
+const errorOrder = new WeakMap<ParseError, number>();
+
+/** The first unbalanced bracket, with the message Prometheus' lexer gives and where it gives it. */
+function bracketProblem(
+  tokens: Token[],
+  length: number,
+): { order: number; pos: PositionRange; what: string } | undefined {
+  const open: Token['kind'][] = [];
+  for (const t of tokens) {
+    const top = open[open.length - 1];
+    // Inside braces the selector parser reports stray characters itself.
+    if (top === 'LBRACE' && t.kind !== 'RBRACE' && t.kind !== 'EOF') continue;
+    switch (t.kind) {
+      case 'LPAREN':
+      case 'LBRACE':
+      case 'LBRACKET':
+        open.push(t.kind);
+        break;
+      case 'RPAREN':
+        if (top !== 'LPAREN')
+          return {
+            order: t.start,
+            pos: { start: t.end, end: t.end },
+            what: "unexpected right parenthesis ')'",
+          };
+        open.pop();
+        break;
+      case 'RBRACKET':
+        if (top !== 'LBRACKET')
+          return {
+            order: t.start,
+            pos: { start: t.start, end: t.end },
+            what: "unexpected right bracket ']'",
+          };
+        open.pop();
+        break;
+      case 'RBRACE':
+        if (top !== 'LBRACE')
+          return { order: t.start, pos: { start: t.start, end: t.end }, what: "unexpected character: '}'" };
+        open.pop();
+        break;
+      case 'EOF': {
+        if (!top) return undefined;
+        const what =
+          top === 'LPAREN'
+            ? 'unclosed left parenthesis'
+            : top === 'LBRACE'
+              ? 'unexpected end of input inside braces'
+              : 'unclosed left bracket';
+        return { order: length, pos: { start: length, end: length }, what };
+      }
+      default:
+        break;
+    }
+  }
+  return undefined;
 }
 
 /** The value type an expression evaluates to. */
@@ -142,6 +218,16 @@ class Parser {
     throw this.error(pos, what);
   }
 
+  /**
+   * The first error found by a type or arity check. Prometheus makes these checks after the whole query has
+   * parsed, so a syntax error anywhere wins over them; parsing carries on and `parse` throws this at the end.
+   */
+  deferred: ParseError | undefined;
+
+  check(pos: PositionRange, what: string): void {
+    this.deferred ??= this.error(pos, what);
+  }
+
   private error(pos: PositionRange, what: string): ParseError {
     return makeParseError(this.input, pos, what);
   }
@@ -150,7 +236,14 @@ class Parser {
     let msg = `unexpected ${describe(t)}`;
     if (context) msg += ` in ${context}`;
     if (expected) msg += `, expected ${expected}`;
-    this.fail({ start: t.start, end: t.end }, msg);
+    this.syntaxError(t, msg);
+  }
+
+  /** A syntax error at a token: raised when the parser reaches it, before later lexical problems. */
+  syntaxError(t: Token, what: string): never {
+    const err = this.error({ start: t.start, end: t.end }, what);
+    errorOrder.set(err, t.start);
+    throw err;
   }
 
   private expect(kind: Token['kind'], context: string, expected: string): Token {
@@ -189,12 +282,12 @@ class Parser {
       this.next();
       on = kw.value === 'on';
       explicit = true;
-      labels = this.parseLabelList(kw.value === 'on' ? 'on clause' : 'ignoring clause');
+      labels = this.parseLabelList('grouping opts');
       const g = this.peek();
       if (g.kind === 'KEYWORD' && (g.value === 'group_left' || g.value === 'group_right')) {
         this.next();
         card = g.value === 'group_left' ? 'many-to-one' : 'one-to-many';
-        if (this.peek().kind === 'LPAREN') include = this.parseLabelList('grouping');
+        if (this.peek().kind === 'LPAREN') include = this.parseLabelList('grouping opts');
       }
     } else if (kw.kind === 'KEYWORD' && (kw.value === 'group_left' || kw.value === 'group_right')) {
       this.unexpected(kw, 'binary expression', '"on" or "ignoring" before the group modifier');
@@ -207,30 +300,30 @@ class Parser {
     const isComparison = COMPARISON_OPS.has(op);
     const isSet = SET_OPS.has(op);
     if (returnBool && !isComparison)
-      this.fail(opPos, 'bool modifier can only be used on comparison operators');
+      this.check(opPos, 'bool modifier can only be used on comparison operators');
     if (isComparison && !returnBool && lt === 'scalar' && rt === 'scalar')
-      this.fail(opPos, 'comparisons between scalars must use BOOL modifier');
+      this.check(opPos, 'comparisons between scalars must use BOOL modifier');
     if (isSet && card === 'one-to-one') card = 'many-to-many';
     if (on) {
       for (const l of include) {
         if (labels.includes(l))
-          this.fail(opPos, `label ${JSON.stringify(l)} must not occur in ON and GROUP clause at once`);
+          this.check(opPos, `label ${JSON.stringify(l)} must not occur in ON and GROUP clause at once`);
       }
     }
     if (lt !== 'scalar' && lt !== 'vector')
-      this.fail(lhs.pos, 'binary expression must contain only scalar and instant vector types');
+      this.check(lhs.pos, 'binary expression must contain only scalar and instant vector types');
     if (rt !== 'scalar' && rt !== 'vector')
-      this.fail(rhs.pos, 'binary expression must contain only scalar and instant vector types');
+      this.check(rhs.pos, 'binary expression must contain only scalar and instant vector types');
     let matching: VectorMatching | undefined = { card, on, explicit, labels, include };
     if (lt !== 'vector' || rt !== 'vector') {
       if (labels.length > 0 || include.length > 0 || card === 'many-to-one' || card === 'one-to-many')
-        this.fail(pos, 'vector matching only allowed between instant vectors');
+        this.check(pos, 'vector matching only allowed between instant vectors');
       matching = undefined;
     } else if (isSet && card !== 'many-to-many') {
-      this.fail(pos, `no grouping allowed for ${JSON.stringify(op)} operation`);
+      this.check(pos, `no grouping allowed for ${JSON.stringify(op)} operation`);
     }
     if ((lt === 'scalar' || rt === 'scalar') && isSet)
-      this.fail(pos, `set operator ${JSON.stringify(op)} not allowed in binary scalar expression`);
+      this.check(pos, `set operator ${JSON.stringify(op)} not allowed in binary scalar expression`);
     return { type: 'BinaryExpr', op, lhs, rhs, returnBool, matching, pos };
   }
 
@@ -246,7 +339,7 @@ class Parser {
       }
       const ot = exprType(operand);
       if (ot !== 'scalar' && ot !== 'vector')
-        this.fail(
+        this.check(
           pos,
           `unary expression only allowed on expressions of type scalar or instant vector, got ${JSON.stringify(typeName(ot))}`,
         );
@@ -311,7 +404,7 @@ class Parser {
     const pos = { start: expr.pos.start, end: close.end };
     const et = exprType(expr);
     if (et !== 'vector')
-      this.fail(pos, `subquery is only allowed on instant vector, got ${typeName(et)} instead`);
+      this.check(pos, `subquery is only allowed on instant vector, got ${typeName(et)} instead`);
     if (range <= 0) this.fail(pos, 'subquery range must be greater than 0');
     if (step < 0) this.fail(pos, 'subquery step must be greater than 0');
     return { type: 'SubqueryExpr', expr, rangeMs: range, stepMs: step, offsetMs: 0, at: undefined, pos };
@@ -354,8 +447,8 @@ class Parser {
     const t = this.peek();
     if (t.kind === 'IDENT' && (t.text === 'start' || t.text === 'end')) {
       this.next();
-      this.expect('LPAREN', '@ modifier', '"("');
-      this.expect('RPAREN', '@ modifier', '")"');
+      this.expect('LPAREN', '@', '"("');
+      this.expect('RPAREN', '@', '")"');
       at = { kind: t.text };
     } else {
       let sign = 1;
@@ -365,7 +458,7 @@ class Parser {
       }
       const n = this.peek();
       if (n.kind !== 'NUMBER' && !(n.kind === 'IDENT' && /^(inf|nan)$/i.test(n.text)))
-        this.unexpected(n, '@ modifier', 'timestamp');
+        this.unexpected(n, '@', 'timestamp');
       this.next();
       const v = sign * parseNumber(n.text);
       if (!Number.isFinite(v) || Math.abs(v * 1000) > 8.64e15)
@@ -435,7 +528,7 @@ class Parser {
         const t = this.peek();
         if (t.kind === 'RBRACE') break;
         if (!['IDENT', 'KEYWORD', 'STRING', 'OP', 'ASSIGN', 'COMMA', 'EOF'].includes(t.kind))
-          this.fail({ start: t.start, end: t.end }, `unexpected character inside braces: '${t.text[0]}'`);
+          this.syntaxError(t, `unexpected character inside braces: '${t.text[0]}'`);
         if (t.kind !== 'IDENT' && t.kind !== 'KEYWORD')
           this.unexpected(t, 'label matching', 'label matching operator');
         this.next();
@@ -479,7 +572,7 @@ class Parser {
     }
     // A selector that matches the empty string everywhere would select every series in the database.
     if (!matchers.some((m) => !compileMatcher(m).matches('')))
-      this.fail(pos, 'vector selector must contain at least one non-empty matcher');
+      this.check(pos, 'vector selector must contain at least one non-empty matcher');
     return { type: 'VectorSelector', name, matchers, offsetMs: 0, at: undefined, pos };
   }
 
@@ -512,7 +605,7 @@ class Parser {
     const t = this.peek();
     if (t.kind === 'KEYWORD' && (t.value === 'by' || t.value === 'without')) {
       this.next();
-      return { without: t.value === 'without', labels: this.parseLabelList('grouping') };
+      return { without: t.value === 'without', labels: this.parseLabelList('grouping opts') };
     }
     return undefined;
   }
@@ -552,21 +645,23 @@ class Parser {
     const pos = { start: nameTok.start, end };
     const hasParam = AGGREGATORS.get(op)!;
     const want = hasParam ? 2 : 1;
+    if (args.length === 0) this.check(pos, 'no arguments for aggregate expression provided');
     if (args.length !== want)
-      this.fail(
+      this.check(
         pos,
         `wrong number of arguments for aggregate expression provided, expected ${want}, got ${args.length}`,
       );
-    const expr = args[want - 1]!;
-    const param = hasParam ? args[0] : undefined;
+    // With a wrong count (already recorded) carry on with what is there, to find later syntax errors.
+    const expr: Expr = args[want - 1] ?? args[0] ?? { type: 'NumberLiteral', value: NaN, pos };
+    const param = hasParam && args.length === want ? args[0] : undefined;
     const et = exprType(expr);
     if (et !== 'vector')
-      this.fail(expr.pos, `expected type instant vector in aggregation expression, got ${typeName(et)}`);
+      this.check(expr.pos, `expected type instant vector in aggregation expression, got ${typeName(et)}`);
     if (param) {
       const pt = exprType(param);
       const wantType: ValueType = op === 'count_values' ? 'string' : 'scalar';
       if (pt !== wantType)
-        this.fail(
+        this.check(
           param.pos,
           `expected type ${typeName(wantType)} in aggregation parameter, got ${typeName(pt)}`,
         );
@@ -585,32 +680,33 @@ class Parser {
 
   private parseCall(): Expr {
     const nameTok = this.next();
+    this.next();
+    const args = this.parseArgs(`call to function ${JSON.stringify(nameTok.text)}`);
+    const close = this.next();
+    // Checked once the call is complete, as Prometheus does: an unclosed `foo(` reports the parenthesis.
     const def = FUNCTIONS.get(nameTok.text);
     if (!def)
       this.fail(
         { start: nameTok.start, end: nameTok.end },
         `unknown function with name ${JSON.stringify(nameTok.text)}`,
       );
-    this.next();
-    const args = this.parseArgs(`call to function ${JSON.stringify(def.name)}`);
-    const close = this.next();
     const pos = { start: nameTok.start, end: close.end };
     const n = def.argTypes.length;
     if (def.variadic === 0) {
       if (args.length !== n)
-        this.fail(
+        this.check(
           pos,
           `expected ${n} argument(s) in call to ${JSON.stringify(def.name)}, got ${args.length}`,
         );
     } else {
       const min = n - 1;
       if (args.length < min)
-        this.fail(
+        this.check(
           pos,
           `expected at least ${min} argument(s) in call to ${JSON.stringify(def.name)}, got ${args.length}`,
         );
       if (def.variadic > 0 && args.length > min + def.variadic)
-        this.fail(
+        this.check(
           pos,
           `expected at most ${min + def.variadic} argument(s) in call to ${JSON.stringify(def.name)}, got ${args.length}`,
         );
@@ -619,7 +715,7 @@ class Parser {
       const want = def.argTypes[Math.min(i, n - 1)]!;
       const got = exprType(a);
       if (got !== want)
-        this.fail(
+        this.check(
           a.pos,
           `expected type ${typeName(want)} in call to function ${JSON.stringify(def.name)}, got ${typeName(got)}`,
         );

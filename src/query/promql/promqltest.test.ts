@@ -48,6 +48,36 @@ describe('promqltest language', () => {
     expect(() => parseTestScript('bogus\n', 'f')).toThrow('f:1: unknown command "bogus"');
   });
 
+  it('checks annotations and accepts failure messages without the position suffix', async () => {
+    const res = await runTestScript(
+      [
+        'load 1m',
+        '  m{i="1"} 1',
+        '  n{i="1"} 1',
+        'eval instant at 0m quantile(2, m)',
+        '  expect_warn quantile value should be between 0 and 1, got 2 (1:10)',
+        '  {} +Inf',
+        'eval instant at 0m quantile(2, m)',
+        '  expect_no_warn',
+        '  {} +Inf',
+        'eval instant at 0m rate(m[1m])',
+        '  expect_info might not be a counter',
+        'eval instant at 0m rate(m[1m])',
+        '  expect_info something else',
+        'eval_fail instant at 0m -{__name__=~"m|n"}',
+        '  expected_fail_message vector cannot contain metrics with the same labelset',
+      ].join('\n'),
+      'f',
+    );
+    expect(res.map((r) => [r.name, r.error?.message ?? 'ok'])).toEqual([
+      ['f:4', 'ok'],
+      ['f:7', expect.stringContaining('expected no warnings')],
+      ['f:10', 'ok'],
+      ['f:12', expect.stringContaining('expected an info containing "something else"')],
+      ['f:14', 'ok'],
+    ]);
+  });
+
   it('reports mismatches, missing errors and wrong order', async () => {
     const res = await runTestScript(
       [

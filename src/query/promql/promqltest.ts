@@ -9,11 +9,16 @@
  *       http_requests_total{job="api"} 0 50 100
  *   eval_fail instant at 0m foo{}
  *       expected_fail_message vector selector must contain at least one non-empty matcher
+ *   eval instant at 5m quantile(2, up)
+ *       expect_warn quantile value should be between 0 and 1, got 2 (1:10)
+ *       {} +Inf
  *   clear
  *
  * Series values: numbers (incl. Inf, NaN, hex), `_` (no sample), `stale` (stale marker), `a+bxN` / `a-bxN`
  * (N+1 values from a in steps of b), `axN` (a repeated N+1 times, so `0x2` is not hex), `_xN` (N missing samples). `eval_ordered`
- * also checks the order of an instant vector. Values compare with a relative tolerance of 1e-6.
+ * also checks the order of an instant vector. Values compare with a relative tolerance of 1e-6. `expect_warn` and
+ * `expect_info` require a warning / info containing the text; `expect_no_warn` requires none. An expected failure
+ * message may leave out the `(line:col)` that evaluation errors end with.
  */
 import { labelsKey, STALE_NAN, type Labels } from '../../model/labels.ts';
 import { parseDuration } from '../../model/duration.ts';
@@ -21,7 +26,10 @@ import { MemoryStorage } from '../../store/memory.ts';
 import { Engine, type QueryResult } from './engine.ts';
 import { ParseError } from './errors.ts';
 import { formatValue } from './format.ts';
+import { almostEqual } from './mathutil.ts';
 import { parseNumber } from './parser.ts';
+
+export { almostEqual };
 
 /**
  * One value of a series line: a number, `'stale'` for a stale marker, or undefined for no sample. The marker is
@@ -51,6 +59,11 @@ export type TestCommand =
       readonly fail: boolean;
       readonly failMessage?: string;
       readonly failRegexp?: RegExp;
+      /** Texts that must each be contained in one of the result's warnings / infos. */
+      readonly expectWarn: string[];
+      readonly expectInfo: string[];
+      /** `expect_no_warn`: the result must carry no warning. */
+      readonly noWarn: boolean;
       /** Instant evaluation at `start`, or a range query when `step` is set. */
       readonly start: number;
       readonly end: number;
@@ -197,6 +210,9 @@ export function parseTestScript(text: string, file = 'script'): TestCommand[] {
       const step = instant ? undefined : parseTime(m[5]!, where);
       let failMessage: string | undefined;
       let failRegexp: RegExp | undefined;
+      const expectWarn: string[] = [];
+      const expectInfo: string[] = [];
+      let noWarn = false;
       const expected: ExpectedLine[] = [];
       for (const b of body()) {
         const w = `${file}:${b.line}`;
@@ -205,6 +221,12 @@ export function parseTestScript(text: string, file = 'script'): TestCommand[] {
           failMessage = fm[1]!;
         } else if ((fm = /^expected_fail_regexp\s+(.*)$/.exec(b.text))) {
           failRegexp = new RegExp(fm[1]!);
+        } else if ((fm = /^expect_warn\s+(.*)$/.exec(b.text))) {
+          expectWarn.push(fm[1]!);
+        } else if ((fm = /^expect_info\s+(.*)$/.exec(b.text))) {
+          expectInfo.push(fm[1]!);
+        } else if (b.text === 'expect_no_warn') {
+          noWarn = true;
         } else if (/^".*"$/.test(b.text)) {
           expected.push({ labels: undefined, values: [], text: JSON.parse(b.text) as string });
         } else if (/^[a-zA-Z_:{]/.test(b.text) && !/^(Inf|NaN)\b/.test(b.text)) {
@@ -224,6 +246,9 @@ export function parseTestScript(text: string, file = 'script'): TestCommand[] {
         fail: kind === 'eval_fail',
         failMessage,
         failRegexp,
+        expectWarn,
+        expectInfo,
+        noWarn,
         start,
         end,
         step,
@@ -247,17 +272,6 @@ export function buildStorage(loads: readonly Extract<TestCommand, { kind: 'load'
     }
   }
   return st;
-}
-
-/** Float equality with NaN == NaN and a relative tolerance, as Prometheus' test framework. */
-export function almostEqual(a: number, b: number, eps = 1e-6): boolean {
-  if (Number.isNaN(a) && Number.isNaN(b)) return true;
-  if (a === b) return true;
-  const minNormal = 2.2250738585072014e-308;
-  const absSum = Math.abs(a) + Math.abs(b);
-  const diff = Math.abs(a - b);
-  if (a === 0 || b === 0 || absSum < minNormal) return diff < eps * minNormal;
-  return diff / Math.min(absSum, Number.MAX_VALUE) < eps;
 }
 
 function fmtLabels(l: Labels): string {
@@ -304,7 +318,9 @@ export async function runEval(
       });
     const msg = (err as Error).message;
     const bare = err instanceof ParseError ? msg.replace(/^\d+:\d+: parse error: /, '') : msg;
-    if (cmd.failMessage !== undefined && msg !== cmd.failMessage && bare !== cmd.failMessage)
+    // Evaluation errors end in the position of the failing expression, `(1:5)`; a case may leave it out.
+    const unplaced = msg.replace(/ \(\d+:\d+\)$/, '');
+    if (cmd.failMessage !== undefined && ![msg, bare, unplaced].includes(cmd.failMessage))
       throw new Error(`expected error ${JSON.stringify(cmd.failMessage)}, got ${JSON.stringify(msg)}`);
     if (cmd.failRegexp && !cmd.failRegexp.test(msg))
       throw new Error(`expected error matching ${cmd.failRegexp}, got ${JSON.stringify(msg)}`);
@@ -312,6 +328,15 @@ export async function runEval(
   }
   if (cmd.fail)
     throw new Error(`expected ${JSON.stringify(cmd.query)} to fail, got ${JSON.stringify(res.result)}`);
+  const warnings = res.warnings ?? [];
+  const infos = res.infos ?? [];
+  for (const w of cmd.expectWarn)
+    if (!warnings.some((x) => x.includes(w)))
+      throw new Error(`expected a warning containing ${JSON.stringify(w)}, got ${JSON.stringify(warnings)}`);
+  for (const w of cmd.expectInfo)
+    if (!infos.some((x) => x.includes(w)))
+      throw new Error(`expected an info containing ${JSON.stringify(w)}, got ${JSON.stringify(infos)}`);
+  if (cmd.noWarn && warnings.length) throw new Error(`expected no warnings, got ${JSON.stringify(warnings)}`);
 
   if (res.resultType === 'scalar' || res.resultType === 'string') {
     const exp = cmd.expected[0];

@@ -152,6 +152,21 @@ export function mergeSameLabels(series: StepSeries[]): StepSeries[] {
   return merged ? [...byKey.values()] : series;
 }
 
+/**
+ * Rejects series that share a label set, whether or not they overlap in time. Prometheus checks the whole
+ * result this way after unary minus and range-vector functions (other operations check per step).
+ */
+export function assertDistinctLabels(series: StepSeries[]): StepSeries[] {
+  if (series.length < 2) return series;
+  const seen = new Set<string>();
+  for (const s of series) {
+    const key = labelsKey(s.labels);
+    if (seen.has(key)) throw new EvalError('vector cannot contain metrics with the same labelset');
+    seen.add(key);
+  }
+  return series;
+}
+
 /** Label sets compared like Prometheus' labels.Compare: pairwise by sorted name, then value. */
 export function compareLabels(a: Labels, b: Labels): number {
   const an = Object.keys(a).sort();
