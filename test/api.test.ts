@@ -125,14 +125,22 @@ describe('Prometheus API shapes', () => {
     expect(clean.status).toBe(204);
   });
 
-  it('serves health, readiness, its own metrics and the first page', async () => {
+  it('serves health, readiness, its own metrics and the web application', async () => {
     expect((await fetch(`${vigil.url}/-/healthy`)).status).toBe(200);
     expect((await fetch(`${vigil.url}/-/ready`)).status).toBe(200);
     const metrics = await (await fetch(`${vigil.url}/metrics`)).text();
     expect(metrics).toContain('vigil_ingest_samples_total{protocol="remote_write"}');
     const page = await fetch(`${vigil.url}/`);
     expect(page.headers.get('content-type')).toContain('text/html');
-    expect((await fetch(`${vigil.url}/vendor/uplot/uPlot.esm.js`)).status).toBe(200);
+    expect(await page.text()).toContain('<div id="root">');
+    // Client-side routes load the application too, so shared links survive a reload.
+    const deep = await fetch(`${vigil.url}/d/some-dashboard?from=now-6h`);
+    expect(deep.status).toBe(200);
+    expect(deep.headers.get('content-type')).toContain('text/html');
+    // Unknown API paths still answer in their API's error shape.
+    const api = await fetch(`${vigil.url}/api/v1/nope`);
+    expect(api.status).toBe(404);
+    expect((await api.json()).status).toBe('error');
   });
 });
 

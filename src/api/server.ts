@@ -4,6 +4,7 @@
  */
 import { parse as parseQs } from 'node:querystring';
 import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import fastifyStatic from '@fastify/static';
@@ -51,13 +52,56 @@ export function createServer(opts: ServerOptions): FastifyInstance {
   app.get('/-/ready', async (_req, reply) => reply.type('text/plain').send('Vigil is Ready.\n'));
   app.get('/metrics', async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
 
-  if (opts.ui) {
-    void app.register(fastifyStatic, { root: join(ROOT, 'ui', 'first'), prefix: '/', index: ['index.html'] });
-    void app.register(fastifyStatic, {
-      root: join(ROOT, 'node_modules', 'uplot', 'dist'),
-      prefix: '/vendor/uplot/',
-      decorateReply: false,
-    });
-  }
+  if (opts.ui) serveUi(app);
   return app;
+}
+
+/** Where `npm run build:ui` writes the web application. */
+export const UI_DIST = join(ROOT, 'ui', 'dist');
+
+/**
+ * Serves the built web application. Client-side routes (`/explore`, `/d/abc`) get index.html so links can
+ * be shared and reloaded; API paths keep their own 404s.
+ */
+function serveUi(app: FastifyInstance): void {
+  if (!existsSync(join(UI_DIST, 'index.html'))) {
+    app.get('/', async (_req, reply) =>
+      reply
+        .code(503)
+        .type('text/plain; charset=utf-8')
+        .send('The web UI is not built. Run `npm run build:ui` (npm install does it) and restart Vigil.\n'),
+    );
+    return;
+  }
+  void app.register(fastifyStatic, {
+    root: UI_DIST,
+    prefix: '/',
+    index: ['index.html'],
+    // Hashed assets never change; index.html must always be fresh so a new build is picked up.
+    setHeaders: (res, path) =>
+      res.setHeader(
+        'cache-control',
+        path.includes(`${join('dist', 'assets')}`) ? 'public, max-age=31536000, immutable' : 'no-cache',
+      ),
+  });
+  app.setNotFoundHandler((req, reply) => {
+    const isPage =
+      req.method === 'GET' &&
+      !req.url.startsWith('/api/') &&
+      !req.url.startsWith('/-/') &&
+      !/\.[a-z0-9]+$/i.test(req.url.split('?')[0]!);
+    if (isPage)
+      return reply
+        .type('text/html; charset=utf-8')
+        .header('cache-control', 'no-cache')
+        .sendFile('index.html');
+    const message = `no route for ${req.method} ${req.url.split('?')[0]}`;
+    if (req.url.startsWith('/api/v1/'))
+      return reply.code(404).send({ status: 'error', errorType: 'not_found', error: message });
+    if (req.url.startsWith('/api/')) return reply.code(404).send({ error: message });
+    return reply
+      .code(404)
+      .type('text/plain; charset=utf-8')
+      .send(message + '\n');
+  });
 }
