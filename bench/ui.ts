@@ -20,7 +20,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { execFileSync } from 'node:child_process';
-import { chromium } from 'playwright-core';
+import { openBrowser } from '../test/ui/browser.ts';
 import { dashboard12, loadPipeline } from './lib/ui-data.ts';
 import { bytes, describeMachine, markdownTable, num, textTable, wrap, writeSection } from './lib/report.ts';
 import { killAllChildren, request, startVigil } from './lib/systems.ts';
@@ -89,21 +89,8 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'vigil-bench-ui-'));
   const machine = describeMachine();
   const vigil = await startVigil({ dir: join(dir, 'vigil'), repoRoot: REPO, log });
-  const profile = mkdtempSync(join(tmpdir(), 'vigil-bench-chromium-'));
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      `--user-data-dir=${profile}`,
-    ],
-  });
+  const tb = await openBrowser();
+  const browser = tb.browser;
   try {
     log(`loading ${HOURS} h of the pipeline dataset at ${INTERVAL_S} s into Vigil at ${vigil.baseUrl}`);
     const loaded = await loadPipeline(vigil.baseUrl, {
@@ -198,9 +185,8 @@ async function main(): Promise<void> {
       log(`wrote ${argv.out}`);
     }
   } finally {
-    await browser.close().catch(() => {});
+    await tb.close().catch(() => {});
     await vigil.stop();
-    rmSync(profile, { recursive: true, force: true });
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -13,6 +13,9 @@ import { parseArgs } from 'node:util';
 import { spawn } from 'node:child_process';
 import { openBrowser } from '../test/ui/browser.ts';
 import { dashboard12, loadPipeline } from '../bench/lib/ui-data.ts';
+import { INSTANCES_PER_SERVICE, SERVICES, type LabelPairs } from '../bench/lib/dataset.ts';
+import { encodeLabels, encodeWriteRequest } from '../bench/lib/remote-write.ts';
+import snappy from 'snappy';
 import { freePort, request } from '../bench/lib/systems.ts';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -29,7 +32,11 @@ async function sendOtlp(url: string, i: number): Promise<void> {
     resourceMetrics: [
       {
         resource: {
-          attributes: attrs({ 'service.name': 'notify-api', 'service.instance.id': 'notify-api-0' }),
+          attributes: attrs({
+            'service.name': 'notify-api',
+            'service.instance.id': 'notify-api-0',
+            'telemetry.sdk.language': 'nodejs',
+          }),
         },
         scopeMetrics: [
           {
@@ -67,9 +74,30 @@ async function sendOtlp(url: string, i: number): Promise<void> {
   if (r.status >= 300) throw new Error(`OTLP export answered ${r.status}: ${r.body}`);
 }
 
+/** Sends `up 1` now for every instance of the pipeline dataset, as a scrape of a healthy target would. */
+async function keepUp(url: string): Promise<void> {
+  const series: LabelPairs[] = [];
+  for (const service of SERVICES)
+    for (let i = 0; i < INSTANCES_PER_SERVICE; i++)
+      series.push([
+        ['__name__', 'up'],
+        ['instance', `${service}-${i}:8080`],
+        ['job', service],
+      ]);
+  const ones = new Float64Array(series.length).fill(1);
+  const body = encodeWriteRequest(series.map(encodeLabels), 0, series.length, [Date.now()], [ones]);
+  const r = await request(`${url}/api/v1/write`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'snappy' },
+    body: snappy.compressSync(body),
+  });
+  if (r.status >= 300) throw new Error(`${r.status} ${r.body}`);
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'vigil-shots-'));
   const port = await freePort();
+  const closed = await freePort(); // nothing listens there: a scrape target that is down
   const config = join(dir, 'vigil.yml');
   writeFileSync(
     config,
@@ -81,7 +109,7 @@ async function main(): Promise<void> {
       '  - job_name: legacy-exporter',
       '    scrape_interval: 5s',
       '    static_configs:',
-      "      - targets: ['127.0.0.1:1']",
+      `      - targets: ['127.0.0.1:${closed}']`,
       '',
     ].join('\n'),
   );
@@ -111,6 +139,12 @@ async function main(): Promise<void> {
       await sleep(200);
     }
     await loadPipeline(url, { hours: 6, intervalS: 30, seed: 42, log });
+    // The pipeline's instances stay up while the screenshots are taken (their history ends at load time).
+    const alive = setInterval(
+      () => void keepUp(url).catch((err: Error) => log(`keep-up: ${err.message}`)),
+      10_000,
+    );
+    await keepUp(url);
     for (let i = 0; i < 4; i++) {
       await sendOtlp(url, i);
       await sleep(5000);
@@ -168,7 +202,7 @@ async function main(): Promise<void> {
           const page = await browser.newPage({ theme, width: 1280, height: 860 });
           await page.addInitScript((t) => localStorage.setItem('vigil.theme', t), theme);
           await page.goto(`${url}${path}`);
-          await page.waitForSelector('[data-ready="true"]', { timeout: 60_000 });
+          await page.waitForSelector('[data-view][data-ready="true"]', { timeout: 60_000 });
           await page.waitForTimeout(600);
           const file = join(out, `${name}-${theme}.png`);
           await page.screenshot({ path: file });
@@ -179,6 +213,7 @@ async function main(): Promise<void> {
     } finally {
       await browser.close();
     }
+    clearInterval(alive);
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));

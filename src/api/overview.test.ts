@@ -5,7 +5,13 @@ import { STALE_NAN, type Labels } from '../model/labels.ts';
 import { Engine } from '../query/promql/index.ts';
 import type { Queryable } from '../store/interface.ts';
 import { MemoryStorage } from '../store/memory.ts';
-import { buildOverview, overviewApi, type Overview, type OverviewComponent } from './overview.ts';
+import {
+  OverviewCache,
+  buildOverview,
+  overviewApi,
+  type Overview,
+  type OverviewComponent,
+} from './overview.ts';
 
 const NOW = 1_700_000_000_000;
 const HOUR = 3_600_000;
@@ -354,5 +360,58 @@ describe('overview', () => {
     } finally {
       await app.close();
     }
+  });
+});
+
+describe('OverviewCache', () => {
+  const make = () => {
+    let clock = 0;
+    let calls = 0;
+    let fail = false;
+    const cache = new OverviewCache(
+      async () => {
+        calls++;
+        if (fail) throw new Error('boom');
+        return { generatedAt: clock, spark: { start: 0, step: 1, points: 1 }, components: [], warnings: [] };
+      },
+      10_000,
+      60_000,
+      () => clock,
+    );
+    return {
+      cache,
+      calls: () => calls,
+      tick: (ms: number) => (clock += ms),
+      setFail: (f: boolean) => (fail = f),
+    };
+  };
+
+  it('shares one computation between concurrent callers and serves it while fresh', async () => {
+    const c = make();
+    const [a, b] = await Promise.all([c.cache.get(1), c.cache.get(1)]);
+    expect(a).toBe(b);
+    c.tick(5_000);
+    expect(await c.cache.get(1)).toBe(a);
+    expect(c.calls()).toBe(1);
+  });
+
+  it('serves a stale answer at once and refreshes it in the background', async () => {
+    const c = make();
+    const first = await c.cache.get(1);
+    c.tick(20_000);
+    expect(await c.cache.get(1)).toBe(first);
+    await new Promise((r) => setTimeout(r, 0));
+    expect(c.calls()).toBe(2);
+    expect((await c.cache.get(1)).generatedAt).toBe(20_000);
+  });
+
+  it('computes while the caller waits once the answer is too old, and keeps the last good one on failure', async () => {
+    const c = make();
+    await c.cache.get(1);
+    c.tick(120_000);
+    c.setFail(true);
+    await expect(c.cache.get(1)).rejects.toThrow('boom');
+    c.setFail(false);
+    expect((await c.cache.get(1)).generatedAt).toBe(120_000);
   });
 });

@@ -74,6 +74,59 @@ export interface OverviewDeps {
   readonly timeoutMs?: number;
   /** The usual scrape interval, for rate windows (Grafana's $__rate_interval rule); default 15 s. */
   readonly scrapeIntervalMs?: number;
+  /**
+   * Serve a computed overview for this long (ms) before computing it again; 0 (default) computes every
+   * request. See OverviewCache.
+   */
+  readonly cacheMs?: number;
+}
+
+/**
+ * Answers from a recent overview while a new one is computed. Many browsers left open on the Overview
+ * refresh it every 30 s; without this each would run the same dozen grouped range queries. An answer is
+ * served as it is while younger than `freshMs`; up to `staleMs` it is served at once and replaced in the
+ * background; older ones are computed while the caller waits. Concurrent callers share one computation.
+ */
+export class OverviewCache {
+  private readonly entries = new Map<number, { at: number; value?: Overview; pending?: Promise<Overview> }>();
+
+  constructor(
+    private readonly compute: (rangeMs: number) => Promise<Overview>,
+    private readonly freshMs: number,
+    private readonly staleMs = Math.max(freshMs, 300_000),
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  get(rangeMs: number): Promise<Overview> {
+    const e = this.entries.get(rangeMs);
+    const age = e?.value ? this.now() - e.at : Infinity;
+    if (e?.value && age < this.freshMs) return Promise.resolve(e.value);
+    if (e?.value && age < this.staleMs) {
+      if (!e.pending) void this.refresh(rangeMs).catch(() => {}); // the next caller sees the error
+      return Promise.resolve(e.value);
+    }
+    return e?.pending ?? this.refresh(rangeMs);
+  }
+
+  private refresh(rangeMs: number): Promise<Overview> {
+    const e = this.entries.get(rangeMs) ?? { at: 0 };
+    const pending = this.compute(rangeMs).then(
+      (value) => {
+        this.entries.set(rangeMs, { at: this.now(), value });
+        return value;
+      },
+      (err: unknown) => {
+        // Keep the last good answer for the stale window; drop only the failed computation.
+        if (e.value) this.entries.set(rangeMs, { at: e.at, value: e.value });
+        else this.entries.delete(rangeMs);
+        throw err;
+      },
+    );
+    this.entries.set(rangeMs, { ...e, pending });
+    // Ranges nobody asks for again do not accumulate: keep a handful.
+    if (this.entries.size > 16) this.entries.delete(this.entries.keys().next().value!);
+    return pending;
+  }
 }
 
 /** Sparklines have about this many points whatever the range. */
@@ -441,10 +494,30 @@ function parseRange(v: unknown): number {
 
 export function overviewApi(deps: OverviewDeps): FastifyPluginAsync {
   const timeoutMs = deps.timeoutMs ?? 30_000;
+  const cache = deps.cacheMs
+    ? new OverviewCache(
+        (rangeMs) => buildOverview(deps, rangeMs, AbortSignal.timeout(timeoutMs)),
+        deps.cacheMs,
+        undefined,
+        deps.now,
+      )
+    : undefined;
   return async (app: FastifyInstance) => {
     installErrorHandler(app);
     app.get(`${VIGIL_API_PREFIX}/overview`, async (req, reply) => {
       const rangeMs = parseRange((req.query as Record<string, unknown>).range);
+      if (cache) {
+        try {
+          return await cache.get(rangeMs);
+        } catch (err) {
+          if (err instanceof Error && err.name === 'TimeoutError')
+            throw new HttpError(
+              503,
+              `the overview took longer than ${formatDuration(timeoutMs)}; try a shorter range`,
+            );
+          throw err;
+        }
+      }
       const gone = new AbortController();
       const onClose = () => {
         if (!reply.raw.writableFinished) gone.abort(new Error('the client went away'));

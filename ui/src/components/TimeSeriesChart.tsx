@@ -187,7 +187,13 @@ export function TimeSeriesChart(props: TimeSeriesChartProps) {
           stroke: axisColor,
           grid: { stroke: gridColor, width: 1 },
           ticks: { stroke: gridColor, width: 1 },
-          size: 64,
+          // Wide enough for the longest label ("1.25 GiB", "400 req/s"), so nothing is clipped.
+          size: (u, values) => {
+            if (!values?.length) return 48;
+            u.ctx.font = `${12 * devicePixelRatio}px ${cssVar('--font', 'system-ui')}`;
+            const widest = Math.max(...values.map((v) => u.ctx.measureText(v).width)) / devicePixelRatio;
+            return Math.ceil(widest) + 18;
+          },
           values: (_u, splits) => splits.map((v) => formatValue(v, unit, decimals)),
         },
       ],
