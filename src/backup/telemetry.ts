@@ -1,0 +1,150 @@
+/**
+ * Telemetry tables to and from files. chDB has no BACKUP/RESTORE here (they need `backups.allowed_path` in a
+ * server configuration, which an embedded session cannot set), so each table is exported by ClickHouse
+ * itself with `INSERT INTO FUNCTION file(…)` in its Native format, zstd-compressed: the engine streams the
+ * rows to the file (no copy through JavaScript), types and float bits are kept exactly, and the files load
+ * back with `INSERT … SELECT FROM file(…)`. Every SELECT reads one snapshot of a table's parts, so a backup
+ * taken while Vigil writes is consistent per table; samples are exported before series, and a series is
+ * always written before its first sample, so every exported sample has its series.
+ */
+import { join } from 'node:path';
+import { migrate, applyRetention, MIGRATIONS } from '../store/clickhouse/schema.ts';
+import { sqlIdent, sqlString, type SqlTransport } from '../store/clickhouse/transport.ts';
+import { describeFile } from './files.ts';
+import { BackupError, type TelemetryTableEntry } from './manifest.ts';
+
+/** Tables in export order (samples before series, see above). `schema_versions` is recreated by migrations. */
+export const TELEMETRY_TABLES = ['samples', 'series', 'metadata', 'settings'] as const;
+
+/** Settings rows that describe the table layout rather than data; restore recreates them for its target. */
+const LAYOUT_SETTINGS = ['retention_seconds'];
+
+/** The path of a table's file inside the backup folder. */
+export function telemetryFile(table: string): string {
+  return `clickhouse/${table}.native.zst`;
+}
+
+async function columnsOf(sql: SqlTransport, db: string, table: string) {
+  return sql.queryRows<{ name: string; type: string }>(
+    `SELECT name, type FROM system.columns WHERE database = ${sqlString(db)} AND table = ${sqlString(table)} ORDER BY position`,
+  );
+}
+
+export async function schemaVersion(sql: SqlTransport, db: string): Promise<number> {
+  const rows = await sql.queryRows<{ v: number }>(
+    `SELECT max(version) AS v FROM ${sqlIdent(db)}.schema_versions`,
+  );
+  return Number(rows[0]?.v ?? 0);
+}
+
+/** Exports every telemetry table into `dir` and returns the manifest entries. */
+export async function exportTelemetry(
+  sql: SqlTransport,
+  database: string,
+  dir: string,
+  log: (msg: string) => void = () => {},
+): Promise<TelemetryTableEntry[]> {
+  const db = sqlIdent(database);
+  const out: TelemetryTableEntry[] = [];
+  for (const table of TELEMETRY_TABLES) {
+    const columns = await columnsOf(sql, db, table);
+    if (!columns.length)
+      throw new BackupError(`table ${db}.${table} does not exist; is this a Vigil data folder?`);
+    const path = telemetryFile(table);
+    const file = join(dir, path);
+    const cols = columns.map((c) => sqlIdent(c.name)).join(', ');
+    await sql.exec(
+      `INSERT INTO FUNCTION file(${sqlString(file)}, 'Native') SELECT ${cols} FROM ${db}.${table}`,
+    );
+    const rows = await countFile(sql, file, columns);
+    out.push({ name: table, rows, columns, file: await describeFile(dir, path) });
+    log(`telemetry: ${table}: ${rows} rows`);
+  }
+  return out;
+}
+
+function structure(columns: readonly { name: string; type: string }[]): string {
+  return columns.map((c) => `${sqlIdent(c.name)} ${c.type}`).join(', ');
+}
+
+/** Rows in an exported file, read by ClickHouse. */
+export async function countFile(
+  sql: SqlTransport,
+  file: string,
+  columns: readonly { name: string; type: string }[],
+): Promise<number> {
+  const rows = await sql.queryRows<{ n: string }>(
+    `SELECT count() AS n FROM file(${sqlString(file)}, 'Native', ${sqlString(structure(columns))})`,
+  );
+  return Number(rows[0]?.n ?? 0);
+}
+
+/**
+ * Loads exported tables into `database` (migrated to the current schema first) and applies `retentionMs`
+ * as `vigil start` would. Checks each file's row count before and each table's after loading. Returns how
+ * many restored samples are older than the retention period (retention removes them).
+ */
+export async function loadTelemetry(
+  sql: SqlTransport,
+  database: string,
+  dir: string,
+  tables: readonly TelemetryTableEntry[],
+  schemaVersionOfBackup: number,
+  retentionMs: number,
+  log: (msg: string) => void = () => {},
+): Promise<number> {
+  const latest = MIGRATIONS.at(-1)?.version ?? 0;
+  if (schemaVersionOfBackup > latest)
+    throw new BackupError(
+      `the backup's telemetry schema is version ${schemaVersionOfBackup}, newer than this Vigil's ${latest}: restore with a newer Vigil`,
+    );
+  for (const t of tables) {
+    const n = await countFile(sql, join(dir, t.file.path), t.columns);
+    if (n !== t.rows) throw new BackupError(`${t.file.path} holds ${n} rows, the manifest says ${t.rows}`);
+  }
+  const db = sqlIdent(database);
+  await migrate(sql, db);
+  for (const t of tables) {
+    const target = new Set((await columnsOf(sql, db, t.name)).map((c) => c.name));
+    if (!target.size) throw new BackupError(`the backup has table ${t.name}, which this Vigil does not know`);
+    const missing = t.columns.filter((c) => !target.has(c.name));
+    if (missing.length)
+      throw new BackupError(
+        `table ${t.name}: columns ${missing.map((c) => c.name).join(', ')} no longer exist`,
+      );
+    const cols = t.columns.map((c) => sqlIdent(c.name)).join(', ');
+    const where =
+      t.name === 'settings' ? ` WHERE key NOT IN (${LAYOUT_SETTINGS.map(sqlString).join(', ')})` : '';
+    await sql.exec(
+      `INSERT INTO ${db}.${sqlIdent(t.name)} (${cols}) SELECT ${cols} FROM file(${sqlString(join(dir, t.file.path))}, 'Native', ${sqlString(structure(t.columns))})${where}`,
+      { max_partitions_per_insert_block: 0 },
+    );
+    log(`telemetry: ${t.name}: ${t.rows} rows loaded`);
+  }
+  // Plain MergeTree keeps every row; check the count there (ReplacingMergeTree tables may merge at any time).
+  const samples = tables.find((t) => t.name === 'samples');
+  if (samples) {
+    const rows = await sql.queryRows<{ n: string }>(`SELECT count() AS n FROM ${db}.samples`);
+    if (Number(rows[0]?.n) !== samples.rows)
+      throw new BackupError(
+        `after loading, ${db}.samples holds ${rows[0]?.n} rows, the backup ${samples.rows}`,
+      );
+  }
+  // Counted before the TTL is set: ClickHouse drops wholly expired parts within moments of it.
+  const expiring = await samplesOlderThan(sql, db, retentionMs);
+  await applyRetention(sql, db, retentionMs);
+  return expiring;
+}
+
+/** Samples older than the retention period (they go at the next merge); 0 when retention is off. */
+export async function samplesOlderThan(
+  sql: SqlTransport,
+  database: string,
+  retentionMs: number,
+): Promise<number> {
+  if (retentionMs <= 0) return 0;
+  const rows = await sql.queryRows<{ n: string }>(
+    `SELECT count() AS n FROM ${sqlIdent(database)}.samples WHERE ts < ${Date.now() - retentionMs}`,
+  );
+  return Number(rows[0]?.n ?? 0);
+}
