@@ -8,6 +8,15 @@ import type { FastifyInstance } from 'fastify';
 import type { VigilConfig } from './config/config.ts';
 import { createServer } from './api/server.ts';
 import { prometheusApi } from './api/prometheus.ts';
+import { rulesApi } from './api/rules.ts';
+import { loadRuleFiles, ruleProblemsError } from './rules/load.ts';
+import { RuleManager } from './rules/manager.ts';
+import { engineQueryFn, storageAppendFn } from './rules/rule.ts';
+import { dashboardsApi } from './api/dashboards.ts';
+import { liveApi } from './api/live.ts';
+import { overviewApi } from './api/overview.ts';
+import { provisionDashboards } from './dashboards/provision.ts';
+import { CommitSignal } from './ingest/commits.ts';
 import { ChdbTransport } from './store/clickhouse/chdb.ts';
 import { ClickHouseServerTransport } from './store/clickhouse/server.ts';
 import { ClickHouseStorage } from './store/clickhouse/storage.ts';
@@ -19,6 +28,8 @@ import { DEFAULT_INGEST_LIMITS } from './ingest/validate.ts';
 import type { IngestDeps } from './ingest/http.ts';
 import { otlpHttpPlugin } from './ingest/otlp/handler.ts';
 import { remoteWritePlugin } from './ingest/remotewrite/handler.ts';
+import { remoteReadPlugin } from './api/remote-read.ts';
+import { backupApi } from './backup/handler.ts';
 import { ScrapeManager } from './ingest/scrape/manager.ts';
 import { scrapeConfigSchema } from './ingest/scrape/config.ts';
 import { HostCollector } from './health/host/collector.ts';
@@ -28,6 +39,7 @@ export interface RunningVigil {
   readonly config: VigilConfig;
   readonly storage: ClickHouseStorage;
   readonly state: StateStore;
+  readonly rules: RuleManager;
   readonly server: FastifyInstance;
   /** Port the main server listens on (useful when configured as 0). */
   readonly port: number;
@@ -62,6 +74,9 @@ export async function startVigil(cfg: VigilConfig, opts: StartOptions = {}): Pro
     }
   };
   try {
+    // Invalid rule files stop the start before anything is opened, as in Prometheus.
+    const ruleFiles = loadRuleFiles(cfg.rule_files);
+    if (ruleFiles.problems.length) throw ruleProblemsError(ruleFiles.problems);
     const sql = openTransport(cfg);
     closers.push(() => sql.close());
     const storage = await ClickHouseStorage.open(sql, {
@@ -78,6 +93,7 @@ export async function startVigil(cfg: VigilConfig, opts: StartOptions = {}): Pro
         : { driver: 'sqlite', path: cfg.state.path ?? join(cfg.data_dir, 'state.db') },
     );
     closers.push(() => state.close());
+    if (cfg.dashboards.dir !== '') await provisionDashboards({ state, dir: cfg.dashboards.dir, log });
 
     const engine = new Engine({
       lookbackDeltaMs: cfg.query.lookback_delta,
@@ -85,13 +101,23 @@ export async function startVigil(cfg: VigilConfig, opts: StartOptions = {}): Pro
       timeoutMs: cfg.query.timeout,
       windows: cfg.query.compatibility,
     });
+    // Every writer goes through `written`, so live streams learn when new samples are visible.
+    const commits = new CommitSignal();
+    const written = commits.wrap(storage);
     const ingest: IngestDeps = {
-      storage,
+      storage: written,
       limits: { ...DEFAULT_INGEST_LIMITS, maxFutureMs: cfg.ingest.max_future },
     };
 
-    const scrape = new ScrapeManager({ storage, log });
+    const scrape = new ScrapeManager({ storage: written, log });
     closers.push(() => scrape.stop());
+    const rules = new RuleManager(ruleFiles.groups, {
+      query: engineQueryFn(engine, storage),
+      append: storageAppendFn(written),
+      kv: state.kv,
+      defaultIntervalMs: cfg.global.evaluationIntervalMs,
+      log,
+    });
 
     const server = createServer({ bodyLimit: cfg.server.max_body_size, ui: true, logger: opts.httpLogger });
     await server.register(
@@ -103,8 +129,24 @@ export async function startVigil(cfg: VigilConfig, opts: StartOptions = {}): Pro
         queryTimeoutMs: cfg.query.timeout,
       }),
     );
+    await server.register(dashboardsApi({ state }));
+    await server.register(
+      overviewApi({
+        storage,
+        engine,
+        targets: () => scrape.targets(),
+        scrapeIntervalMs: cfg.global.scrapeIntervalMs,
+        cacheMs: 10_000,
+      }),
+    );
+    await server.register(liveApi({ storage, engine, commits, queryTimeoutMs: cfg.query.timeout }));
+    await server.register(rulesApi({ groups: () => rules.groups }));
     await server.register(remoteWritePlugin(ingest));
     await server.register(otlpHttpPlugin(ingest));
+    await server.register(
+      remoteReadPlugin({ storage, maxSamples: cfg.query.max_samples, timeoutMs: cfg.query.timeout }),
+    );
+    await server.register(backupApi({ storage, config: cfg, log }));
     closers.push(() => server.close());
     await server.listen({ host: cfg.server.listen_address, port: cfg.server.port });
     const port = (server.server.address() as { port: number }).port;
@@ -132,13 +174,18 @@ export async function startVigil(cfg: VigilConfig, opts: StartOptions = {}): Pro
     ]);
     if (cfg.self_monitoring.enabled) {
       const host = new HostCollector({
-        storage,
+        storage: written,
         intervalMs: cfg.self_monitoring.host_interval,
         instance: hostname(),
       });
       host.start();
       closers.push(() => host.stop());
     }
+
+    await rules.start();
+    closers.push(() => rules.stop());
+    if (ruleFiles.files.length)
+      log(`rules: ${rules.groups.length} group(s) from ${ruleFiles.files.length} file(s)`);
 
     // Keep the storage-size gauges of /metrics current.
     const refreshStats = () =>
@@ -147,7 +194,7 @@ export async function startVigil(cfg: VigilConfig, opts: StartOptions = {}): Pro
     const statsTimer = setInterval(refreshStats, 15_000);
     closers.push(async () => clearInterval(statsTimer));
 
-    return { config: cfg, storage, state, server, port, otlpPort, close };
+    return { config: cfg, storage, state, rules, server, port, otlpPort, close };
   } catch (err) {
     await close();
     throw err;

@@ -6,13 +6,22 @@ import { parseArgs } from 'node:util';
 import { loadConfigFile, overridesFromEnv, type ConfigOverrides } from '../config/config.ts';
 import { ConfigError } from '../config/yaml-errors.ts';
 import { VERSION, buildInfo } from '../version.ts';
+import { loadRuleFiles, ruleProblemsError } from '../rules/load.ts';
+import { RulesUsageError, rulesCommand } from './rules.ts';
 
 const USAGE = `Usage: vigil <command> [options]
 
 Commands:
   start [--config FILE] [--data-dir DIR] [--port N] [--listen-address ADDR] [--otlp-http-port N]
                           Start Vigil (embedded chDB storage under ./data unless configured otherwise).
-  check-config FILE       Validate a configuration file and report every problem with its line.
+  check-config FILE       Validate a configuration file and its rule files, reporting every problem with its line.
+  check-rules FILE...     Check rule files (like promtool check rules).
+  test-rules [--compatibility prometheus2] FILE...
+                          Run rule unit tests in promtool's format (like promtool test rules).
+  import FILE | --from-prometheus URL --start T --end T [--url URL]
+                          Import samples from a text file or a running Prometheus (vigil import --help).
+  backup DIR [--url URL]  Back up telemetry and state to DIR (vigil backup --help).
+  restore DIR [--force]   Restore a backup into a stopped Vigil's data folder.
   version                 Print the version.
 
 Environment: VIGIL_CONFIG, VIGIL_DATA_DIR, VIGIL_PORT, VIGIL_LISTEN_ADDRESS, VIGIL_OTLP_HTTP_PORT,
@@ -73,8 +82,11 @@ async function start(argv: string[]): Promise<number> {
 function checkConfig(argv: string[]): number {
   const { positionals } = parseArgs({ args: argv, allowPositionals: true, options: {} });
   if (positionals.length !== 1) throw new UsageError('check-config needs exactly one FILE');
-  loadConfigFile(positionals[0]);
-  process.stdout.write(`${positionals[0]}: OK\n`);
+  const cfg = loadConfigFile(positionals[0]);
+  const rules = loadRuleFiles(cfg.rule_files);
+  if (rules.problems.length) throw ruleProblemsError(rules.problems);
+  const n = rules.groups.reduce((sum, g) => sum + g.rules.length, 0);
+  process.stdout.write(`${positionals[0]}: OK (${rules.files.length} rule file(s), ${n} rules)\n`);
   return 0;
 }
 
@@ -86,6 +98,14 @@ export async function main(argv: string[]): Promise<number> {
         return await start(rest);
       case 'check-config':
         return checkConfig(rest);
+      case 'check-rules':
+      case 'test-rules':
+        return await rulesCommand(cmd, rest);
+      case 'import':
+        return await (await import('./import.ts')).importCommand(rest);
+      case 'backup':
+      case 'restore':
+        return await (await import('./backup.ts')).backupCommand(cmd, rest);
       case 'version':
       case '--version': {
         const b = buildInfo();
@@ -106,7 +126,11 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`${err.problems.length} configuration problem(s):\n${err.message}\n`);
       return 2;
     }
-    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    if (
+      err instanceof UsageError ||
+      err instanceof RulesUsageError ||
+      (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
+    ) {
       process.stderr.write(`vigil: ${(err as Error).message}\n\n${USAGE}`);
       return 2;
     }

@@ -4,7 +4,7 @@
  * own format so existing sections can be pasted in unchanged. Reference: docs/configuration.md.
  */
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { parseDuration } from '../model/duration.ts';
 import {
@@ -122,9 +122,21 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    dashboards: z
+      .object({
+        /** Folder of dashboard files loaded at start (docs/format/dashboard.md); '' turns provisioning off. */
+        dir: z.string().default(''),
+      })
+      .strict()
+      .prefault({}),
     /** Prometheus's own `global` and `scrape_configs` sections, unchanged. */
     global: globalConfigSchema.optional().transform((g) => g ?? DEFAULT_GLOBAL),
     scrape_configs: scrapeConfigsSchema.default([]),
+    /** Prometheus's `rule_files`: globs of rule files, relative to the configuration file's folder. */
+    rule_files: z
+      .array(z.string().min(1, 'a rule file pattern must not be empty'))
+      .nullish()
+      .transform((v) => v ?? []),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -225,6 +237,9 @@ export function loadConfigText(
   const merged = { ...parsed, value: applyOverrides(parsed.value, overrides) };
   const cfg = validateYaml(configSchema, merged, file);
   cfg.data_dir = resolve(cfg.data_dir);
+  cfg.rule_files = cfg.rule_files.map((p) => resolve(dirname(resolve(file)), p));
+  // Like rule_files: relative to the configuration file's folder (the working directory when there is none).
+  if (cfg.dashboards.dir !== '') cfg.dashboards.dir = resolve(dirname(resolve(file)), cfg.dashboards.dir);
   return cfg;
 }
 
