@@ -19,6 +19,7 @@ import type { Labels } from '../src/model/labels.ts';
 import { parseDuration } from '../src/model/duration.ts';
 import { Engine } from '../src/query/promql/index.ts';
 import { MemoryStorage } from '../src/store/memory.ts';
+import { mulberry32 } from './lib/dataset.ts';
 import { num, textTable } from './lib/report.ts';
 
 const { values: args } = parseArgs({
@@ -32,19 +33,8 @@ const { values: args } = parseArgs({
   },
 });
 
-/** Small deterministic generator (mulberry32), so every run writes the same data. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const random = rng(Number(args.seed));
+// The same seed writes the same data on every run.
+const random = mulberry32(Number(args.seed));
 const NOW = Math.floor(Date.now() / 1000) * 1000;
 const HOUR = 3_600_000;
 const storage = new MemoryStorage();

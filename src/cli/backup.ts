@@ -5,13 +5,20 @@
  * Exit codes: 0 done, 1 failed, 2 usage error.
  */
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { formatDuration as formatPromDuration } from '../model/duration.ts';
 import { createBackup, restoreBackup } from '../backup/backup.ts';
 import { stateConfigOf } from '../backup/handler.ts';
 import { BackupError, type BackupManifest } from '../backup/manifest.ts';
 import { formatBytes, formatDuration } from '../import/progress.ts';
-import { CliError, CliUsageError, assertDataFolderFree, loadCliConfig, openTransport } from './offline.ts';
+import {
+  CliError,
+  CliUsageError,
+  assertDataFolderFree,
+  failureExitCode,
+  loadCliConfig,
+  openTransport,
+  parseCommandLine,
+} from './offline.ts';
 
 export const BACKUP_USAGE = `Usage:
   vigil backup DIR --url URL          back up a running Vigil (DIR is a folder on the Vigil host)
@@ -65,29 +72,9 @@ async function backupOnline(dir: string, url: string): Promise<BackupManifest> {
 
 export async function backupCommand(cmd: 'backup' | 'restore', argv: string[]): Promise<number> {
   const out = process.stderr;
-  let values;
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        url: { type: 'string' },
-        config: { type: 'string', short: 'c' },
-        'data-dir': { type: 'string' },
-        force: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    out.write(`vigil ${cmd}: ${(err as Error).message}\n\n${BACKUP_USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write(BACKUP_USAGE);
-    return 0;
-  }
+  const parsed = parseCommandLine(cmd, argv, { force: { type: 'boolean' } }, BACKUP_USAGE);
+  if (typeof parsed === 'number') return parsed;
+  const { values, positionals } = parsed;
   const log = (msg: string) => out.write(`${msg}\n`);
   const started = Date.now();
   try {
@@ -165,14 +152,6 @@ export async function backupCommand(cmd: 'backup' | 'restore', argv: string[]): 
       );
     return 0;
   } catch (err) {
-    if (err instanceof CliUsageError) {
-      out.write(`vigil ${cmd}: ${err.message}\n\n${BACKUP_USAGE}`);
-      return 2;
-    }
-    if (err instanceof BackupError || err instanceof CliError) {
-      out.write(`vigil ${cmd}: ${err.message}\n`);
-      return 1;
-    }
-    throw err;
+    return failureExitCode(cmd, err, BACKUP_USAGE, [BackupError]);
   }
 }

@@ -6,7 +6,6 @@
  */
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { formatDuration as formatPromDuration } from '../model/duration.ts';
 import { parseDuration } from '../model/duration.ts';
 import type { Matcher } from '../model/matcher.ts';
@@ -22,9 +21,11 @@ import {
   CliError,
   CliUsageError,
   assertDataFolderFree,
+  failureExitCode,
   loadCliConfig,
   openStorage,
   openTransport,
+  parseCommandLine,
   shellQuote,
 } from './offline.ts';
 
@@ -166,39 +167,26 @@ function retentionWarning(n: number, retentionMs: number): string | undefined {
 
 export async function importCommand(argv: string[]): Promise<number> {
   const out = process.stderr;
-  let values;
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        url: { type: 'string' },
-        config: { type: 'string', short: 'c' },
-        'data-dir': { type: 'string' },
-        format: { type: 'string' },
-        'on-error': { type: 'string' },
-        'batch-size': { type: 'string' },
-        checkpoint: { type: 'string' },
-        resume: { type: 'boolean' },
-        'no-progress': { type: 'boolean' },
-        'from-prometheus': { type: 'string' },
-        start: { type: 'string' },
-        end: { type: 'string' },
-        match: { type: 'string', multiple: true },
-        window: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    out.write(`vigil import: ${(err as Error).message}\n\n${IMPORT_USAGE}`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write(IMPORT_USAGE);
-    return 0;
-  }
+  const parsed = parseCommandLine(
+    'import',
+    argv,
+    {
+      format: { type: 'string' },
+      'on-error': { type: 'string' },
+      'batch-size': { type: 'string' },
+      checkpoint: { type: 'string' },
+      resume: { type: 'boolean' },
+      'no-progress': { type: 'boolean' },
+      'from-prometheus': { type: 'string' },
+      start: { type: 'string' },
+      end: { type: 'string' },
+      match: { type: 'string', multiple: true },
+      window: { type: 'string' },
+    },
+    IMPORT_USAGE,
+  );
+  if (typeof parsed === 'number') return parsed;
+  const { values, positionals } = parsed;
 
   const ctl = new AbortController();
   const onSigint = () => {
@@ -346,15 +334,7 @@ export async function importCommand(argv: string[]): Promise<number> {
     }
     return 0;
   } catch (err) {
-    if (err instanceof CliUsageError) {
-      out.write(`vigil import: ${err.message}\n\n${IMPORT_USAGE}`);
-      return 2;
-    }
-    if (err instanceof ImportError || err instanceof CliError || err instanceof CheckpointError) {
-      out.write(`vigil import: ${err.message}\n`);
-      return 1;
-    }
-    throw err;
+    return failureExitCode('import', err, IMPORT_USAGE, [ImportError, CheckpointError]);
   } finally {
     process.off('SIGINT', onSigint);
     await dest?.close();

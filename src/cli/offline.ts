@@ -1,10 +1,11 @@
 /**
  * Pieces shared by the commands that work on a data folder directly (import, backup, restore) instead of
- * through a running Vigil: loading the configuration the way `vigil start` does, checking that no Vigil has
- * the folder open, and opening storage as src/app.ts does.
+ * through a running Vigil: their command line and exit codes, loading the configuration the way
+ * `vigil start` does, checking that no Vigil has the folder open, and opening storage as src/app.ts does.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import {
   loadConfigFile,
   overridesFromEnv,
@@ -24,6 +25,75 @@ export class CliUsageError extends Error {
 /** Any failure the command reports in one message and exits with 1. */
 export class CliError extends Error {
   override name = 'CliError';
+}
+
+type ParseArgsOptionsConfig = NonNullable<ParseArgsConfig['options']>;
+
+/** Options of every data-folder command: a running Vigil (--url) or a configuration and data folder. */
+const COMMON_OPTIONS = {
+  url: { type: 'string' },
+  config: { type: 'string', short: 'c' },
+  'data-dir': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsOptionsConfig;
+
+/**
+ * Parses the arguments of `vigil COMMAND`: its own `options` and the common ones, positionals allowed.
+ * Returns the exit code instead when there is nothing to run: 0 after printing `usage` for --help, 2 after
+ * printing what is wrong with the arguments and `usage`.
+ */
+type CommandConfig<T extends ParseArgsOptionsConfig> = {
+  args: string[];
+  allowPositionals: true;
+  strict: true;
+  options: typeof COMMON_OPTIONS & T;
+};
+
+export function parseCommandLine<T extends ParseArgsOptionsConfig>(
+  command: string,
+  argv: string[],
+  options: T,
+  usage: string,
+): ReturnType<typeof parseArgs<CommandConfig<T>>> | number {
+  let parsed;
+  try {
+    parsed = parseArgs<CommandConfig<T>>({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: { ...COMMON_OPTIONS, ...options },
+    });
+  } catch (err) {
+    process.stderr.write(`vigil ${command}: ${(err as Error).message}\n\n${usage}`);
+    return 2;
+  }
+  if ((parsed.values as { help?: boolean }).help) {
+    process.stdout.write(usage);
+    return 0;
+  }
+  return parsed;
+}
+
+/**
+ * The exit code of `vigil COMMAND` that failed with `err`: 2 for a CliUsageError (printed with `usage`),
+ * 1 for a CliError or one of the `expected` error classes (printed as one message). Anything else is a bug
+ * and is thrown on.
+ */
+export function failureExitCode(
+  command: string,
+  err: unknown,
+  usage: string,
+  expected: readonly (abstract new (...args: never[]) => Error)[],
+): number {
+  if (err instanceof CliUsageError) {
+    process.stderr.write(`vigil ${command}: ${err.message}\n\n${usage}`);
+    return 2;
+  }
+  if (err instanceof CliError || expected.some((type) => err instanceof type)) {
+    process.stderr.write(`vigil ${command}: ${(err as Error).message}\n`);
+    return 1;
+  }
+  throw err;
 }
 
 /** The configuration from --config (or VIGIL_CONFIG), the environment and --data-dir, as for `vigil start`. */

@@ -8,17 +8,9 @@
 import { createHash } from 'node:crypto';
 import { open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { METRIC_TYPES } from '../model/metric-type.ts';
 
-const metricType = z.enum([
-  'counter',
-  'gauge',
-  'histogram',
-  'gaugehistogram',
-  'summary',
-  'info',
-  'stateset',
-  'unknown',
-]);
+const metricType = z.enum(METRIC_TYPES);
 
 const fileCheckpoint = z.object({
   kind: z.literal('file'),

@@ -19,6 +19,24 @@ import {
   type IngestLimits,
 } from '../ingest/validate.ts';
 import type { MetricMetadata, MetricType } from '../store/interface.ts';
+import { isMetricType } from '../model/metric-type.ts';
+import {
+  BACKSLASH,
+  COMMA,
+  EQUALS,
+  HASH,
+  LBRACE,
+  QUOTE,
+  RBRACE,
+  TEXT_TYPES,
+  isBlank,
+  isIntegerToken,
+  isNameChar,
+  parseNumberToken,
+  unescapeHelp,
+} from '../ingest/scrape/tokens.ts';
+
+export { parseNumberToken };
 
 export type ImportFormat = 'openmetrics' | 'prometheus';
 
@@ -60,25 +78,6 @@ export interface ParserOptions {
   readonly now?: number;
 }
 
-const TEXT_TYPES: Readonly<Record<string, MetricType>> = {
-  counter: 'counter',
-  gauge: 'gauge',
-  histogram: 'histogram',
-  summary: 'summary',
-  untyped: 'unknown',
-};
-
-const OM_TYPES: ReadonlySet<string> = new Set<MetricType>([
-  'counter',
-  'gauge',
-  'histogram',
-  'gaugehistogram',
-  'summary',
-  'info',
-  'stateset',
-  'unknown',
-]);
-
 /** Families whose `_created` samples carry a creation time, not a value (skipped, as a scrape does). */
 const HAS_CREATED: ReadonlySet<MetricType | undefined> = new Set<MetricType | undefined>([
   'counter',
@@ -87,71 +86,8 @@ const HAS_CREATED: ReadonlySet<MetricType | undefined> = new Set<MetricType | un
   'gaugehistogram',
 ]);
 
-const SPACE = 32;
-const TAB = 9;
-const QUOTE = 34;
-const BACKSLASH = 92;
-const LBRACE = 123;
-const RBRACE = 125;
-const COMMA = 44;
-const EQUALS = 61;
-const HASH = 35;
-
-const isBlank = (c: number) => c === SPACE || c === TAB;
-
-function isNameChar(c: number): boolean {
-  return (
-    (c >= 97 && c <= 122) ||
-    (c >= 65 && c <= 90) ||
-    (c >= 48 && c <= 57) ||
-    c === 95 /* _ */ ||
-    c === 58 /* : */
-  );
-}
-
 /** Thrown inside the parser and turned into an 'error' outcome; never escapes `line()`. */
 class LineError extends Error {}
-
-/**
- * Number syntax shared by both formats (Go's ParseFloat as exposition formats use it, without hex floats):
- * optional sign, digits with an optional fraction, optional exponent; NaN, Inf and Infinity in any case.
- * Returns undefined for anything else.
- */
-export function parseNumberToken(tok: string): number | undefined {
-  const n = tok.length;
-  if (n === 0) return undefined;
-  let i = 0;
-  const c0 = tok.charCodeAt(0);
-  if (c0 === 43 || c0 === 45) i = 1;
-  const c = tok.charCodeAt(i) | 32;
-  if (c === 110 /* n */ || c === 105 /* i */) {
-    const word = tok.slice(i).toLowerCase();
-    if (word === 'nan') return NaN;
-    if (word === 'inf' || word === 'infinity') return c0 === 45 ? -Infinity : Infinity;
-    return undefined;
-  }
-  let digits = 0;
-  let dot = false;
-  for (; i < n; i++) {
-    const d = tok.charCodeAt(i);
-    if (d >= 48 && d <= 57) digits++;
-    else if (d === 46 && !dot) dot = true;
-    else break;
-  }
-  if (digits === 0) return undefined;
-  if (i < n) {
-    if ((tok.charCodeAt(i) | 32) !== 101 /* e */) return undefined;
-    i++;
-    if (tok.charCodeAt(i) === 43 || tok.charCodeAt(i) === 45) i++;
-    const expStart = i;
-    for (; i < n; i++) {
-      const d = tok.charCodeAt(i);
-      if (d < 48 || d > 57) return undefined;
-    }
-    if (i === expStart) return undefined;
-  }
-  return Number(tok);
-}
 
 /** A timestamp token as milliseconds: seconds with a fraction (OpenMetrics) or integer milliseconds (text). */
 export function parseTimestampToken(tok: string, format: ImportFormat): number | undefined {
@@ -163,12 +99,7 @@ export function parseTimestampToken(tok: string, format: ImportFormat): number |
     const ms = Math.round(s * 1000);
     return Number.isSafeInteger(ms) ? ms : undefined;
   }
-  let i = tok.charCodeAt(0) === 45 || tok.charCodeAt(0) === 43 ? 1 : 0;
-  if (i >= tok.length) return undefined;
-  for (; i < tok.length; i++) {
-    const d = tok.charCodeAt(i);
-    if (d < 48 || d > 57) return undefined;
-  }
+  if (!isIntegerToken(tok)) return undefined;
   const ms = Number(tok);
   return Number.isSafeInteger(ms) ? ms : undefined;
 }
@@ -301,11 +232,7 @@ export class ImportLineParser {
     let fam = this.families.get(name);
     if (keyword === 'TYPE') {
       const typ = rest.trimEnd();
-      const mapped = om
-        ? OM_TYPES.has(typ)
-          ? (typ as MetricType)
-          : undefined
-        : TEXT_TYPES[typ.toLowerCase()];
+      const mapped = om ? (isMetricType(typ) ? typ : undefined) : TEXT_TYPES[typ.toLowerCase()];
       if (!mapped)
         this.fail(
           `unknown metric type ${JSON.stringify(typ)} (expected ${
@@ -323,7 +250,8 @@ export class ImportLineParser {
       fam.typeLine = this.lineNo;
     } else if (keyword === 'HELP') {
       const help = unescapeHelp(rest, om);
-      if (typeof help !== 'string') this.fail(help.error);
+      if (typeof help !== 'string')
+        this.fail(`invalid escape sequence "\\${help.invalidEscape}" in HELP text (allowed: \\\\, \\", \\n)`);
       if (!fam) this.families.set(name, (fam = { typeLine: 0 }));
       fam.help = help;
     } else {
@@ -514,27 +442,6 @@ export class ImportLineParser {
       i++;
     }
   }
-}
-
-/** Unescapes a HELP text: `\\` and `\n`, plus `\"` in OpenMetrics (where other escapes are errors). */
-function unescapeHelp(raw: string, om: boolean): string | { error: string } {
-  if (raw.indexOf('\\') < 0) return raw;
-  let out = '';
-  for (let i = 0; i < raw.length; i++) {
-    if (raw.charCodeAt(i) !== BACKSLASH) {
-      out += raw[i];
-      continue;
-    }
-    const e = raw[i + 1];
-    i++;
-    if (e === '\\') out += '\\';
-    else if (e === 'n') out += '\n';
-    else if (e === '"' && om) out += '"';
-    else if (om)
-      return { error: `invalid escape sequence "\\${e ?? ''}" in HELP text (allowed: \\\\, \\", \\n)` };
-    else out += '\\' + (e ?? ''); // text 0.0.4 keeps unknown escapes as written
-  }
-  return out;
 }
 
 function formatTime(ms: number): string {

@@ -8,7 +8,8 @@ import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { labelsKey, METRIC_NAME, type Labels } from '../model/labels.ts';
 import type { Matcher } from '../model/matcher.ts';
-import type { Appender, MetricMetadata, MetricType } from '../store/interface.ts';
+import { isMetricType } from '../model/metric-type.ts';
+import type { Appender, MetricMetadata } from '../store/interface.ts';
 import { VERSION } from '../version.ts';
 import { readCheckpoint, removeCheckpoint, writeCheckpoint } from './checkpoint.ts';
 import { ImportError } from './file-import.ts';
@@ -255,16 +256,6 @@ export async function importFromPrometheus(opts: PrometheusImportOptions): Promi
   }
 }
 
-const TYPES = new Set<string>([
-  'counter',
-  'gauge',
-  'histogram',
-  'gaugehistogram',
-  'summary',
-  'info',
-  'stateset',
-  'unknown',
-]);
 const SUFFIXES = ['', '_total', '_bucket', '_count', '_sum', '_created', '_info', '_gcount', '_gsum'];
 
 /** Metric metadata as Prometheus's /api/v1/metadata reports it (first entry per name). */
@@ -278,7 +269,7 @@ async function fetchMetadata(url: string, fetchFn: typeof fetch): Promise<Map<st
   for (const [name, list] of Object.entries(body.data ?? {})) {
     const m = list[0];
     if (!m) continue;
-    const type = TYPES.has(m.type ?? '') ? (m.type as MetricType) : 'unknown';
+    const type = m.type !== undefined && isMetricType(m.type) ? m.type : 'unknown';
     out.set(name, { type, help: m.help ?? '', unit: m.unit ?? '' });
   }
   return out;

@@ -6,14 +6,13 @@
  */
 import protobuf from 'protobufjs';
 import type { Labels } from '../model/labels.ts';
-import { StorageError, type Appender, type MetricMetadata, type MetricType } from '../store/interface.ts';
+import { StorageError, type Appender, type MetricMetadata } from '../store/interface.ts';
 import {
-  Label,
+  METRIC_TYPE_BY_NUMBER,
   MetricMetadata as MetadataType,
-  Sample,
-  TimeSeries,
   WriteRequest,
 } from '../ingest/remotewrite/proto.ts';
+import { LEN, SampleBuffer, tag, writeLabels, writeSample } from '../ingest/remotewrite/wire.ts';
 import { snappyCompress } from './remoteread/codec.ts';
 import { VERSION } from '../version.ts';
 
@@ -34,46 +33,20 @@ export class RemoteWriteError extends StorageError {
   override name = 'RemoteWriteError';
 }
 
-const METRIC_TYPES: readonly MetricType[] = [
-  'unknown',
-  'counter',
-  'gauge',
-  'histogram',
-  'gaugehistogram',
-  'summary',
-  'info',
-  'stateset',
-];
-
-const LEN = 2;
-const tag = (id: number, wireType: number) => (id << 3) | wireType;
 const WR_TIMESERIES = tag(WriteRequest.fields.timeseries!.id, LEN);
 const WR_METADATA = tag(WriteRequest.fields.metadata!.id, LEN);
-const TS_LABELS = tag(TimeSeries.fields.labels!.id, LEN);
-const TS_SAMPLES = tag(TimeSeries.fields.samples!.id, LEN);
-const LABEL_NAME = tag(Label.fields.name!.id, LEN);
-const LABEL_VALUE = tag(Label.fields.value!.id, LEN);
-const SAMPLE_VALUE = tag(Sample.fields.value!.id, 1);
-const SAMPLE_TIMESTAMP = tag(Sample.fields.timestamp!.id, 0);
 
-class SeriesSamples {
-  t = new Float64Array(16);
-  v = new Float64Array(16);
-  n = 0;
+/** The samples of one series in the order appended, noting whether that is time order. */
+class SeriesSamples extends SampleBuffer {
   sorted = true;
-  push(t: number, v: number): void {
-    if (this.n === this.t.length) {
-      const t2 = new Float64Array(this.n * 2);
-      const v2 = new Float64Array(this.n * 2);
-      t2.set(this.t);
-      v2.set(this.v);
-      this.t = t2;
-      this.v = v2;
-    }
+
+  constructor() {
+    super(16);
+  }
+
+  override push(t: number, v: number): void {
     if (this.n > 0 && t < this.t[this.n - 1]!) this.sorted = false;
-    this.t[this.n] = t;
-    this.v[this.n] = v;
-    this.n++;
+    super.push(t, v);
   }
 }
 
@@ -103,21 +76,11 @@ function encodeWriteRequests(
     if (!s.sorted) order = Array.from({ length: s.n }, (_, i) => i).sort((a, b) => s.t[a]! - s.t[b]!);
     for (let from = 0; from < s.n; from += SAMPLES_PER_SERIES_PART) {
       w.uint32(WR_TIMESERIES).fork();
-      for (const name of Object.keys(labels).sort()) {
-        const value = labels[name]!;
-        if (value === '') continue;
-        w.uint32(TS_LABELS).fork().uint32(LABEL_NAME).string(name).uint32(LABEL_VALUE).string(value).ldelim();
-      }
+      writeLabels(w, labels);
       const to = Math.min(s.n, from + SAMPLES_PER_SERIES_PART);
       for (let k = from; k < to; k++) {
         const i = order ? order[k]! : k;
-        w.uint32(TS_SAMPLES)
-          .fork()
-          .uint32(SAMPLE_VALUE)
-          .double(s.v[i]!)
-          .uint32(SAMPLE_TIMESTAMP)
-          .int64(s.t[i]!)
-          .ldelim();
+        writeSample(w, s.t[i]!, s.v[i]!);
       }
       w.ldelim();
       samples += to - from;
@@ -126,7 +89,7 @@ function encodeWriteRequests(
   }
   for (const [metric, m] of metadata) {
     const msg = MetadataType.fromObject({
-      type: Math.max(0, METRIC_TYPES.indexOf(m.type)),
+      type: Math.max(0, METRIC_TYPE_BY_NUMBER.indexOf(m.type)),
       metricFamilyName: metric,
       help: m.help,
       unit: m.unit,

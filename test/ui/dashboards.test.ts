@@ -5,15 +5,12 @@
  * losing the text, render hostile label values as text, and fill a 12-panel dashboard.
  */
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { startTestVigil, type TestVigil } from '../helpers.ts';
-import { openBrowser, type TestBrowser } from './browser.ts';
+import type { TestVigil } from '../helpers.ts';
+import { useUiTestBed } from './testbed.ts';
 
 const EVIL = '<img src=x onerror="window.__xss=1">';
-
-let vigil: TestVigil;
-let browser: TestBrowser;
 
 async function seed(v: TestVigil) {
   const now = Date.now();
@@ -38,7 +35,7 @@ async function seed(v: TestVigil) {
 }
 
 async function api<T = any>(path: string, init: RequestInit = {}): Promise<{ status: number; body: T }> {
-  const res = await fetch(`${vigil.url}/api/vigil/v1/${path}`, {
+  const res = await fetch(`${ui.vigil.url}/api/vigil/v1/${path}`, {
     ...init,
     headers: { 'content-type': 'application/json', ...init.headers },
   });
@@ -61,20 +58,11 @@ async function viewReady(page: Page, view: 'dashboard' | 'dashboards') {
 
 const legendTexts = (page: Page) => page.locator('.legend-label').allTextContents();
 
-beforeAll(async () => {
-  [vigil, browser] = await Promise.all([startTestVigil(), openBrowser()]);
-  await seed(vigil);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await vigil?.stop();
-});
+const ui = useUiTestBed(seed);
 
 describe('Dashboards', () => {
   it('builds and saves a dashboard with a variable by clicking, reopens it, and follows the variable', async () => {
-    const page = await browser.newPage();
-    await page.goto(`${vigil.url}/dashboards`);
+    const page = await ui.open('/dashboards');
     await viewReady(page, 'dashboards');
     await expect(page.getByText('No dashboards yet').isVisible()).resolves.toBe(true);
 
@@ -107,7 +95,7 @@ describe('Dashboards', () => {
 
     // Reload, find it in the list, open it: the panel shows data for the first value of the variable.
     await page.reload();
-    await page.goto(`${vigil.url}/dashboards`);
+    await page.goto(`${ui.vigil.url}/dashboards`);
     await viewReady(page, 'dashboards');
     await page.getByRole('link', { name: 'Service overview' }).click();
     await page.waitForURL(new RegExp(`/d/${uid}$`));
@@ -163,15 +151,14 @@ describe('Dashboards', () => {
         },
       ],
     });
-    const page = await browser.newPage();
-    await page.goto(`${vigil.url}/d/${uid}`);
+    const page = await ui.open(`/d/${uid}`);
     await viewReady(page, 'dashboard');
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=export]')]);
     const exported = readFileSync((await download.path())!, 'utf8');
     expect(download.suggestedFilename()).toBe('round-trip.json');
     expect(JSON.parse(exported)).toMatchObject({ uid: 'roundtrip', title: 'Round trip' });
 
-    await page.goto(`${vigil.url}/dashboards`);
+    await page.goto(`${ui.vigil.url}/dashboards`);
     await viewReady(page, 'dashboards');
     await page.click('[data-testid=import-open]');
     await page.fill('[data-testid=import-text]', exported);
@@ -195,8 +182,7 @@ describe('Dashboards', () => {
   });
 
   it('shows why an import is invalid and keeps the pasted text', async () => {
-    const page = await browser.newPage();
-    await page.goto(`${vigil.url}/dashboards`);
+    const page = await ui.open('/dashboards');
     await viewReady(page, 'dashboards');
     await page.click('[data-testid=import-open]');
 
@@ -262,11 +248,10 @@ describe('Dashboards', () => {
         },
       ],
     });
-    const page = await browser.newPage();
-    await page.goto(`${vigil.url}/dashboards`);
+    const page = await ui.open('/dashboards');
     await viewReady(page, 'dashboards');
     await expect(page.getByRole('link', { name: `Evil ${EVIL}` }).isVisible()).resolves.toBe(true);
-    await page.goto(`${vigil.url}/d/${uid}`);
+    await page.goto(`${ui.vigil.url}/d/${uid}`);
     await viewReady(page, 'dashboard');
     await expect(page.locator('[data-testid=dashboard-title]').textContent()).resolves.toBe(`Evil ${EVIL}`);
     // The variable's value (the evil job) was chosen by default and matched: the table shows it as text.
@@ -294,8 +279,7 @@ describe('Dashboards', () => {
         },
       ],
     });
-    const page = await browser.newPage();
-    await page.goto(`${vigil.url}/d/${uid}`);
+    const page = await ui.open(`/d/${uid}`);
     await viewReady(page, 'dashboard');
     await page.click('[data-testid=edit]');
     await page.click('[data-testid=settings]');
@@ -350,8 +334,7 @@ describe('Dashboards', () => {
       time: { from: 'now-30m', to: 'now' },
       panels,
     });
-    const page = await browser.newPage({ height: 1400 });
-    await page.goto(`${vigil.url}/d/${uid}`);
+    const page = await ui.open(`/d/${uid}`, { height: 1400 });
     await viewReady(page, 'dashboard');
     expect(await page.locator('[data-panel-id][data-ready=true]').count()).toBe(12);
     expect(await page.locator('.panel-state.error').count()).toBe(0);

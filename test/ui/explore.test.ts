@@ -2,16 +2,13 @@
  * The Explore view end to end: a real Vigil (serving ui/dist, so run `npm run build:ui` first) with data
  * written through its storage appender and OTLP/HTTP, driven in Debian's Chromium.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { startTestVigil, type TestVigil } from '../helpers.ts';
-import { openBrowser, type TestBrowser } from './browser.ts';
+import type { TestVigil } from '../helpers.ts';
+import { useUiTestBed } from './testbed.ts';
 
 const EVIL_IMG = '<img src=x onerror="window.__xss=1">';
 const EVIL_SCRIPT = '<script>window.__xss=2</script>';
-
-let vigil: TestVigil;
-let browser: TestBrowser;
 
 async function seed(v: TestVigil) {
   const now = Date.now();
@@ -65,20 +62,11 @@ async function typeQuery(page: Page, expr: string) {
   await page.keyboard.press('Enter');
 }
 
-beforeAll(async () => {
-  [vigil, browser] = await Promise.all([startTestVigil(), openBrowser()]);
-  await seed(vigil);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await vigil?.stop();
-});
+const ui = useUiTestBed(seed);
 
 describe('Explore', () => {
   it('runs a typed query, keeps it in the URL, and shows the same chart after a reload', async () => {
-    const page = await browser.newPage();
-    await page.goto(`${vigil.url}/explore?from=now-30m`);
+    const page = await ui.open('/explore?from=now-30m');
     await ready(page);
     await typeQuery(page, 'rate(explore_requests_total[5m])');
     const chart = page.locator('.chart[data-series="2"]');
@@ -103,8 +91,7 @@ describe('Explore', () => {
   });
 
   it('adds a line on Shift+Enter, runs on Enter, and zooms by dragging on the chart', async () => {
-    const page = await browser.newPage();
-    await page.goto(`${vigil.url}/explore?from=now-30m`);
+    const page = await ui.open('/explore?from=now-30m');
     await ready(page);
     await page.locator('.cm-content').first().click();
     await page.keyboard.type('sum(explore_requests_total)');
@@ -130,10 +117,9 @@ describe('Explore', () => {
   });
 
   it('picks a query from the history with the keyboard', async () => {
-    const page = await browser.newPage();
-    await page.goto(`${vigil.url}/explore?q=explore_requests_total&from=now-30m`);
+    const page = await ui.open('/explore?q=explore_requests_total&from=now-30m');
     await ready(page);
-    await page.goto(`${vigil.url}/explore?q=explore_xss&from=now-30m`);
+    await page.goto(`${ui.vigil.url}/explore?q=explore_xss&from=now-30m`);
     await ready(page);
     await page.locator('[data-testid=history-button]').focus();
     await page.keyboard.press('Enter');
@@ -145,8 +131,7 @@ describe('Explore', () => {
   });
 
   it('shows an instant table, sortable by value', async () => {
-    const page = await browser.newPage();
-    await page.goto(`${vigil.url}/explore?q=explore_requests_total&from=now-30m&mode=table`);
+    const page = await ui.open('/explore?q=explore_requests_total&from=now-30m&mode=table');
     await ready(page);
     const table = page.locator('[data-testid=result-table]');
     await table.waitFor();
@@ -160,8 +145,7 @@ describe('Explore', () => {
   });
 
   it('shows a syntax error inline with its position', async () => {
-    const page = await browser.newPage();
-    await page.goto(`${vigil.url}/explore?q=${encodeURIComponent('up{job=}')}`);
+    const page = await ui.open(`/explore?q=${encodeURIComponent('up{job=}')}`);
     await ready(page);
     const err = page.locator('[data-testid=promql-error]');
     await err.waitFor();
@@ -171,8 +155,7 @@ describe('Explore', () => {
   });
 
   it('explains an empty result', async () => {
-    const page = await browser.newPage();
-    await page.goto(`${vigil.url}/explore?q=explore_no_such_metric`);
+    const page = await ui.open('/explore?q=explore_no_such_metric');
     await ready(page);
     const empty = page.locator('[data-testid=empty]');
     await empty.waitFor();
@@ -180,9 +163,8 @@ describe('Explore', () => {
   });
 
   it('shows the warnings a query returns', async () => {
-    const page = await browser.newPage();
-    await page.goto(
-      `${vigil.url}/explore?q=${encodeURIComponent('quantile(2, explore_requests_total)')}&from=now-30m`,
+    const page = await ui.open(
+      `/explore?q=${encodeURIComponent('quantile(2, explore_requests_total)')}&from=now-30m`,
     );
     await ready(page);
     await page.locator('.chart[data-series="1"]').waitFor();
@@ -190,8 +172,7 @@ describe('Explore', () => {
   });
 
   it('renders label values as text and never runs them', async () => {
-    const page = await browser.newPage();
-    await page.goto(`${vigil.url}/explore?q=explore_xss&from=now-30m`);
+    const page = await ui.open('/explore?q=explore_xss&from=now-30m');
     await ready(page);
     await page.locator('.chart[data-series="1"]').waitFor();
     const legend = await page.locator('.legend-label').first().textContent();
@@ -213,9 +194,8 @@ describe('Explore', () => {
   });
 
   it('extends the chart in live mode as samples arrive', async () => {
-    await pushLive(vigil, 1);
-    const page = await browser.newPage();
-    await page.goto(`${vigil.url}/explore?q=explore_live_value&from=now-5m&live=1`);
+    await pushLive(ui.vigil, 1);
+    const page = await ui.open('/explore?q=explore_live_value&from=now-5m&live=1');
     await ready(page);
     await page.locator('.chart[data-series="1"]').waitFor();
     expect(await page.locator('.legend-last').first().textContent()).toBe('1');
@@ -226,7 +206,7 @@ describe('Explore', () => {
     await expect
       .poll(
         async () => {
-          await pushLive(vigil, ++value);
+          await pushLive(ui.vigil, ++value);
           return page.locator('.legend-last').first().textContent();
         },
         { timeout: 20_000, interval: 1000 },

@@ -5,7 +5,19 @@
  * stale-marker NaN payload, which plain arrays in V8 do not). Field numbers come from the loaded remote.proto.
  */
 import protobuf from 'protobufjs';
-import { Label, MetricMetadata, Sample, TimeSeries, WriteRequest } from './proto.ts';
+import { MetricMetadata, TimeSeries, WriteRequest } from './proto.ts';
+import {
+  LEN,
+  SampleBuffer,
+  TS_LABELS,
+  TS_SAMPLES,
+  checkEnd,
+  messageEnd,
+  readLabel,
+  readSample,
+  skip,
+  tag,
+} from './wire.ts';
 
 /**
  * One decoded series: labels as sent (or, when the same label bytes were seen and validated before, the
@@ -38,40 +50,9 @@ export interface RawWriteRequest {
   readonly metadata: RawMetadata[];
 }
 
-const LEN = 2;
-const VARINT = 0;
-const I64 = 1;
-const tag = (id: number, wireType: number) => (id << 3) | wireType;
-
 const WR_TIMESERIES = tag(WriteRequest.fields.timeseries!.id, LEN);
 const WR_METADATA = tag(WriteRequest.fields.metadata!.id, LEN);
-const TS_LABELS = tag(TimeSeries.fields.labels!.id, LEN);
-const TS_SAMPLES = tag(TimeSeries.fields.samples!.id, LEN);
 const TS_HISTOGRAMS = tag(TimeSeries.fields.histograms!.id, LEN);
-const LABEL_NAME = tag(Label.fields.name!.id, LEN);
-const LABEL_VALUE = tag(Label.fields.value!.id, LEN);
-const SAMPLE_VALUE = tag(Sample.fields.value!.id, I64);
-const SAMPLE_TIMESTAMP = tag(Sample.fields.timestamp!.id, VARINT);
-
-class SampleBuffer {
-  t = new Float64Array(1024);
-  v = new Float64Array(1024);
-  n = 0;
-
-  push(t: number, v: number): void {
-    if (this.n === this.t.length) {
-      const t2 = new Float64Array(this.n * 2);
-      const v2 = new Float64Array(this.n * 2);
-      t2.set(this.t);
-      v2.set(this.v);
-      this.t = t2;
-      this.v = v2;
-    }
-    this.t[this.n] = t;
-    this.v[this.n] = v;
-    this.n++;
-  }
-}
 
 /** Validated label sets by the raw bytes of their label fields; see `SeriesCache` in parse.ts. */
 export type LabelCache = ReadonlyMap<string, Readonly<Record<string, string>>>;
@@ -85,7 +66,7 @@ export function decodeWriteRequest(buf: Uint8Array, cache?: LabelCache): RawWrit
   const r = protobuf.Reader.create(buf);
   const series: RawSeries[] = [];
   const metadata: RawMetadata[] = [];
-  const samples = new SampleBuffer();
+  const samples = new SampleBuffer(1024);
   while (r.pos < r.len) {
     const tg = r.uint32();
     if (tg === WR_TIMESERIES) series.push(decodeSeries(r, messageEnd(r), samples, cache));
@@ -129,29 +110,9 @@ function decodeSeries(r: protobuf.Reader, end: number, samples: SampleBuffer, ca
         samples.n = start;
         return decodeSeries(r, end, samples);
       }
-      const e = messageEnd(r);
-      let name = '';
-      let value = '';
-      while (r.pos < e) {
-        const t2 = r.uint32();
-        if (t2 === LABEL_NAME) name = r.string();
-        else if (t2 === LABEL_VALUE) value = r.string();
-        else skip(r, t2);
-      }
-      checkEnd(r, e);
-      pairs.push([name, value]);
+      pairs.push(readLabel(r, messageEnd(r)));
     } else if (tg === TS_SAMPLES) {
-      const e = messageEnd(r);
-      let value = 0;
-      let ts = 0;
-      while (r.pos < e) {
-        const t2 = r.uint32();
-        if (t2 === SAMPLE_VALUE) value = r.double();
-        else if (t2 === SAMPLE_TIMESTAMP) ts = readInt64(r);
-        else skip(r, t2);
-      }
-      checkEnd(r, e);
-      samples.push(ts, value);
+      readSample(r, messageEnd(r), samples);
     } else if (tg === TS_HISTOGRAMS) {
       histograms++;
       r.skipType(LEN);
@@ -171,58 +132,4 @@ function labelRunEnd(buf: Uint8Array, pos: number, end: number): number {
     r.pos = messageEnd(r);
   }
   return r.pos;
-}
-
-/** Reads a length prefix and returns where the embedded message ends, checked against the buffer. */
-function messageEnd(r: protobuf.Reader): number {
-  const len = r.uint32();
-  const end = r.pos + len;
-  if (end > r.len)
-    throw new RangeError(`embedded message at offset ${r.pos} claims ${len} bytes, past the end of the body`);
-  return end;
-}
-
-function checkEnd(r: protobuf.Reader, end: number): void {
-  if (r.pos !== end) throw new RangeError(`embedded message fields overrun its length at offset ${end}`);
-}
-
-function skip(r: protobuf.Reader, tg: number): void {
-  if (tg >>> 3 === 0) throw new RangeError(`invalid field number 0 at offset ${r.pos}`);
-  r.skipType(tg & 7);
-}
-
-/** int64 varint → number, without allocating a Long (exact below 2^53, two's complement for negatives). */
-function readInt64(r: protobuf.Reader): number {
-  const buf = r.buf;
-  let pos = r.pos;
-  let lo = 0;
-  let hi = 0;
-  let b = 0;
-  for (let shift = 0; shift < 28; shift += 7) {
-    if (pos >= r.len) throw new RangeError(`truncated varint at offset ${pos}`);
-    b = buf[pos++]!;
-    lo |= (b & 0x7f) << shift;
-    if (b < 0x80) {
-      r.pos = pos;
-      return lo >>> 0;
-    }
-  }
-  if (pos >= r.len) throw new RangeError(`truncated varint at offset ${pos}`);
-  b = buf[pos++]!;
-  lo |= (b & 0x0f) << 28;
-  hi = (b & 0x7f) >> 4;
-  if (b < 0x80) {
-    r.pos = pos;
-    return hi * 4294967296 + (lo >>> 0);
-  }
-  for (let shift = 3; shift < 32; shift += 7) {
-    if (pos >= r.len) throw new RangeError(`truncated varint at offset ${pos}`);
-    b = buf[pos++]!;
-    hi |= (b & 0x7f) << shift;
-    if (b < 0x80) {
-      r.pos = pos;
-      return (hi | 0) * 4294967296 + (lo >>> 0);
-    }
-  }
-  throw new RangeError(`varint longer than 10 bytes at offset ${pos}`);
 }

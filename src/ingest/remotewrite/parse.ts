@@ -7,7 +7,6 @@
  */
 import { uncompressSync } from 'snappy';
 import { isValidMetricName } from '../../model/labels.ts';
-import type { MetricType } from '../../store/interface.ts';
 import {
   DEFAULT_MAX_DECOMPRESSED_BYTES,
   MalformedRequestError,
@@ -19,6 +18,8 @@ import {
 } from '../http.ts';
 import { InvalidSampleError, validateLabelPairs, validateTimestamp, type IngestLimits } from '../validate.ts';
 import { decodeWriteRequest, type RawWriteRequest } from './decode.ts';
+import { METRIC_TYPE_BY_NUMBER } from './proto.ts';
+import { snappyDeclaredLength } from './wire.ts';
 
 export interface RemoteWriteParseOptions {
   /** Current time (ms), for the future-timestamp check. */
@@ -45,18 +46,6 @@ export class SeriesCache extends Map<string, Readonly<Record<string, string>>> {
     this.set(rawKey, labels);
   }
 }
-
-/** prometheus.MetricMetadata.MetricType enum values, by number. */
-const METRIC_TYPES: readonly MetricType[] = [
-  'unknown',
-  'counter',
-  'gauge',
-  'histogram',
-  'gaugehistogram',
-  'summary',
-  'info',
-  'stateset',
-];
 
 /** Decompresses and parses one request body. Throws MalformedRequestError or PayloadTooLargeError. */
 export function parseRemoteWrite(body: Uint8Array, opts: RemoteWriteParseOptions): ParseResult {
@@ -89,17 +78,6 @@ export function decompressSnappy(body: Uint8Array, maxBytes: number): Buffer {
       { cause: err },
     );
   }
-}
-
-/** The uncompressed length a snappy block declares in its leading varint (at most 32 bits). */
-function snappyDeclaredLength(b: Uint8Array): number | undefined {
-  let n = 0;
-  for (let i = 0; i < 5 && i < b.length; i++) {
-    const byte = b[i]!;
-    n += (byte & 0x7f) * 2 ** (7 * i);
-    if ((byte & 0x80) === 0) return n;
-  }
-  return undefined;
 }
 
 /** Parses an uncompressed WriteRequest. */
@@ -193,7 +171,7 @@ export function parseWriteRequest(raw: Uint8Array, opts: RemoteWriteParseOptions
     }
     metadata.push({
       metric: m.metricFamilyName,
-      type: METRIC_TYPES[m.type] ?? 'unknown',
+      type: METRIC_TYPE_BY_NUMBER[m.type] ?? 'unknown',
       help: m.help,
       unit: m.unit,
     });

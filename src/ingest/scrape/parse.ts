@@ -4,7 +4,24 @@
  */
 import { METRIC_NAME, isValidMetricName } from '../../model/labels.ts';
 import type { MetricMetadata, MetricType } from '../../store/interface.ts';
+import { isMetricType } from '../../model/metric-type.ts';
 import { setLabel } from './labelobj.ts';
+import {
+  BACKSLASH,
+  COMMA,
+  EQUALS,
+  HASH,
+  LBRACE,
+  QUOTE,
+  RBRACE,
+  SPACE,
+  TEXT_TYPES,
+  isBlank,
+  isIntegerToken,
+  isNameChar,
+  parseNumberToken,
+  unescapeHelp,
+} from './tokens.ts';
 
 export type ExpositionFormat = 'prometheus-text' | 'openmetrics';
 
@@ -51,31 +68,6 @@ export function parseExposition(text: string, format: ExpositionFormat): ParseRe
 
 // ---------------------------------------------------------------------------------------------------------------
 // Shared scanning
-
-const SPACE = 32;
-const TAB = 9;
-const QUOTE = 34;
-const BACKSLASH = 92;
-const LBRACE = 123;
-const RBRACE = 125;
-const COMMA = 44;
-const EQUALS = 61;
-const HASH = 35;
-
-function isBlank(c: number): boolean {
-  return c === SPACE || c === TAB;
-}
-
-/** Characters allowed in a metric name token; the full grammar is checked with isValidMetricName. */
-function isNameChar(c: number): boolean {
-  return (
-    (c >= 97 && c <= 122) ||
-    (c >= 65 && c <= 90) ||
-    (c >= 48 && c <= 57) ||
-    c === 95 /* _ */ ||
-    c === 58 /* : */
-  );
-}
 
 /** For a token made only of name characters: a valid metric name unless empty or starting with a digit. */
 function isMetricNameToken(t: string): boolean {
@@ -181,81 +173,11 @@ class LineScanner {
   }
 }
 
-/** Unescapes a HELP docstring: `\\` and `\n` in text 0.0.4, additionally `\"` in OpenMetrics. */
-function unescapeHelp(raw: string, sc: LineScanner, openMetrics: boolean): string {
-  if (raw.indexOf('\\') < 0) return raw;
-  let out = '';
-  for (let i = 0; i < raw.length; i++) {
-    const c = raw.charCodeAt(i);
-    if (c !== BACKSLASH) {
-      out += raw[i];
-      continue;
-    }
-    const n = raw[i + 1];
-    if (n === '\\') out += '\\';
-    else if (n === 'n') out += '\n';
-    else if (n === '"' && openMetrics) out += '"';
-    else if (openMetrics)
-      sc.fail(`invalid escape sequence '\\${n ?? ''}' in HELP text (allowed: \\\\, \\", \\n)`);
-    else {
-      // Text 0.0.4 keeps unknown escapes as written, as Prometheus' text parser does.
-      out += '\\' + (n ?? '');
-    }
-    i++;
-  }
-  return out;
-}
-
-/**
- * Go's ParseFloat subset used by exposition formats: decimal with optional sign, fraction and exponent, plus
- * NaN and Inf spellings (case-insensitive, signed). Returns undefined when the token is not a number.
- */
-function parseFloatToken(tok: string): number | undefined {
-  if (tok.length === 0) return undefined;
-  const c0 = tok.charCodeAt(0);
-  const first = c0 === 43 || c0 === 45 ? tok.charCodeAt(1) : c0;
-  // Letters start only the special values.
-  if ((first | 32) === 110 /* n */ || (first | 32) === 105 /* i */) {
-    const lower = tok.toLowerCase();
-    if (lower === 'nan' || lower === '+nan' || lower === '-nan') return NaN;
-    if (lower === 'inf' || lower === '+inf' || lower === 'infinity' || lower === '+infinity') return Infinity;
-    if (lower === '-inf' || lower === '-infinity') return -Infinity;
-    return undefined;
-  }
-  let digits = 0;
-  let i = c0 === 43 || c0 === 45 ? 1 : 0;
-  let seenDot = false;
-  for (; i < tok.length; i++) {
-    const c = tok.charCodeAt(i);
-    if (c >= 48 && c <= 57) digits++;
-    else if (c === 46 /* . */ && !seenDot) seenDot = true;
-    else break;
-  }
-  if (digits === 0) return undefined;
-  if (i < tok.length) {
-    const e = tok.charCodeAt(i);
-    if (e !== 101 && e !== 69) return undefined;
-    i++;
-    if (tok.charCodeAt(i) === 43 || tok.charCodeAt(i) === 45) i++;
-    let expDigits = 0;
-    for (; i < tok.length; i++) {
-      const c = tok.charCodeAt(i);
-      if (c < 48 || c > 57) return undefined;
-      expDigits++;
-    }
-    if (expDigits === 0) return undefined;
-  }
-  return Number(tok);
-}
-
-function isIntegerToken(tok: string): boolean {
-  let i = tok.charCodeAt(0) === 45 || tok.charCodeAt(0) === 43 ? 1 : 0;
-  if (i >= tok.length) return false;
-  for (; i < tok.length; i++) {
-    const c = tok.charCodeAt(i);
-    if (c < 48 || c > 57) return false;
-  }
-  return true;
+/** A HELP docstring unescaped; an escape OpenMetrics does not allow fails the line. */
+function helpText(raw: string, sc: LineScanner, openMetrics: boolean): string {
+  const help = unescapeHelp(raw, openMetrics);
+  if (typeof help === 'string') return help;
+  sc.fail(`invalid escape sequence '\\${help.invalidEscape}' in HELP text (allowed: \\\\, \\", \\n)`);
 }
 
 /**
@@ -320,14 +242,6 @@ function splitLines(text: string): string[] {
 // ---------------------------------------------------------------------------------------------------------------
 // Prometheus text format 0.0.4
 
-const TEXT_TYPES: Record<string, MetricType> = {
-  counter: 'counter',
-  gauge: 'gauge',
-  histogram: 'histogram',
-  summary: 'summary',
-  untyped: 'unknown',
-};
-
 interface TextFamily {
   type?: MetricType;
   help?: string;
@@ -361,7 +275,7 @@ export function parsePrometheusText(text: string): ParseResult {
         if (fam.help !== undefined) sc.fail(`second HELP line for metric ${name}`);
         sc.skipBlanks();
         const rest = line.slice(sc.pos);
-        fam.help = unescapeHelp(rest, sc, false);
+        fam.help = helpText(rest, sc, false);
       } else {
         if (fam.type !== undefined) sc.fail(`second TYPE line for metric ${name}`);
         sc.skipBlanks();
@@ -390,7 +304,7 @@ export function parsePrometheusText(text: string): ParseResult {
     if (sc.skipBlanks() === 0) sc.fail(`expected a space before the value, found ${sc.describeHere()}`);
     if (sc.done) sc.fail(`missing value for ${labels[METRIC_NAME]}`);
     const valueTok = sc.word();
-    const value = parseFloatToken(valueTok);
+    const value = parseNumberToken(valueTok);
     if (value === undefined) sc.fail(`invalid value ${JSON.stringify(valueTok)}`);
     sc.skipBlanks();
     if (sc.done) {
@@ -423,17 +337,6 @@ function typeSampleSeen(name: string, type: MetricType, seen: Set<string>): bool
 
 // ---------------------------------------------------------------------------------------------------------------
 // OpenMetrics 1.0 text
-
-const OM_TYPES = new Set<MetricType>([
-  'counter',
-  'gauge',
-  'histogram',
-  'gaugehistogram',
-  'summary',
-  'info',
-  'stateset',
-  'unknown',
-]);
 
 /** Sample-name suffixes each OpenMetrics type allows after the family name ('' = the family name itself). */
 const OM_SUFFIXES: Record<MetricType, readonly string[]> = {
@@ -542,14 +445,14 @@ export function parseOpenMetrics(text: string): ParseResult {
             : sc.fail(`expected a space after ${name}`);
       if (keyword === 'TYPE') {
         if (fam.type !== undefined) sc.fail(`second TYPE line for metric family ${name}`);
-        if (!OM_TYPES.has(rest as MetricType))
+        if (!isMetricType(rest))
           sc.fail(
             `unknown metric type ${JSON.stringify(rest)} (expected counter, gauge, histogram, gaugehistogram, summary, info, stateset or unknown)`,
           );
-        fam.type = rest as MetricType;
+        fam.type = rest;
       } else if (keyword === 'HELP') {
         if (fam.help !== undefined) sc.fail(`second HELP line for metric family ${name}`);
-        fam.help = unescapeHelp(rest, sc, true);
+        fam.help = helpText(rest, sc, true);
       } else {
         if (fam.unit !== undefined) sc.fail(`second UNIT line for metric family ${name}`);
         if (rest !== '' && !name.endsWith('_' + rest))
@@ -569,7 +472,7 @@ export function parseOpenMetrics(text: string): ParseResult {
     sc.pos++;
     const valueTok = sc.word();
     if (valueTok === '') sc.fail(`missing value for ${name}`);
-    const value = parseFloatToken(valueTok);
+    const value = parseNumberToken(valueTok);
     if (value === undefined) sc.fail(`invalid value ${JSON.stringify(valueTok)}`);
     let timestampMs: number | undefined;
     if (!sc.done) {
@@ -577,7 +480,7 @@ export function parseOpenMetrics(text: string): ParseResult {
       sc.pos++;
       if (sc.peek() !== HASH) {
         const tsTok = sc.word();
-        const secs = parseFloatToken(tsTok);
+        const secs = parseNumberToken(tsTok);
         if (secs === undefined || !Number.isFinite(secs))
           sc.fail(
             `invalid timestamp ${JSON.stringify(tsTok)} (expected seconds, for example 1700000000.123)`,

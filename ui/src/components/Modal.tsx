@@ -47,6 +47,48 @@ export function Modal({ title, onClose, children, footer, size = 'medium', testI
   );
 }
 
+/**
+ * Cancel and the dialog's main action, side by side: for a modal's footer, or the end of a form in it
+ * (`submit`: the action submits the form).
+ */
+export function DialogActions({
+  confirmLabel,
+  onCancel,
+  onConfirm,
+  disabled,
+  danger,
+  submit,
+  autoFocus,
+  testId,
+}: {
+  confirmLabel: ReactNode;
+  onCancel: () => void;
+  onConfirm?: () => void;
+  disabled?: boolean;
+  danger?: boolean;
+  submit?: boolean;
+  autoFocus?: boolean;
+  testId?: string;
+}) {
+  return (
+    <>
+      <button type="button" className="btn" onClick={onCancel}>
+        Cancel
+      </button>
+      <button
+        type={submit ? 'submit' : 'button'}
+        className={`btn ${danger ? 'danger-solid' : 'primary'}`}
+        disabled={disabled}
+        onClick={onConfirm}
+        autoFocus={autoFocus}
+        data-testid={testId}
+      >
+        {confirmLabel}
+      </button>
+    </>
+  );
+}
+
 /** A yes/no question about a destructive or irreversible action. */
 export function ConfirmDialog({
   title,
@@ -72,20 +114,14 @@ export function ConfirmDialog({
       size="small"
       testId="confirm-dialog"
       footer={
-        <>
-          <button type="button" className="btn" onClick={onClose}>
-            Cancel
-          </button>
-          <button
-            type="button"
-            className={`btn ${danger ? 'danger-solid' : 'primary'}`}
-            disabled={busy}
-            onClick={onConfirm}
-            autoFocus
-          >
-            {confirmLabel}
-          </button>
-        </>
+        <DialogActions
+          confirmLabel={confirmLabel}
+          danger={danger}
+          disabled={busy}
+          onCancel={onClose}
+          onConfirm={onConfirm}
+          autoFocus
+        />
       }
     >
       {children}

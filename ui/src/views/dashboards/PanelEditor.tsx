@@ -33,6 +33,12 @@ export interface PanelEditorProps {
   readonly canRevert: boolean;
 }
 
+/** The y-axis bounds, each a number input left empty for "auto". */
+const AXIS_BOUNDS = [
+  ['min', 'Min'],
+  ['max', 'Max'],
+] as const;
+
 function numberOrUndefined(s: string): number | undefined {
   if (s.trim() === '') return undefined;
   const n = Number(s);
@@ -256,24 +262,17 @@ export function PanelEditor({
             </label>
           </div>
           <div className="pe-row">
-            <label className="field grow">
-              <span>Min</span>
-              <input
-                type="number"
-                placeholder="auto"
-                value={o.min ?? ''}
-                onChange={(e) => setOpt({ min: numberOrUndefined(e.target.value) })}
-              />
-            </label>
-            <label className="field grow">
-              <span>Max</span>
-              <input
-                type="number"
-                placeholder="auto"
-                value={o.max ?? ''}
-                onChange={(e) => setOpt({ max: numberOrUndefined(e.target.value) })}
-              />
-            </label>
+            {AXIS_BOUNDS.map(([key, label]) => (
+              <label key={key} className="field grow">
+                <span>{label}</span>
+                <input
+                  type="number"
+                  placeholder="auto"
+                  value={o[key] ?? ''}
+                  onChange={(e) => setOpt({ [key]: numberOrUndefined(e.target.value) })}
+                />
+              </label>
+            ))}
           </div>
           {o.min !== undefined && o.max !== undefined && o.min >= o.max && (
             <p className="inline-error">Max must be greater than min.</p>

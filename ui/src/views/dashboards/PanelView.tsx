@@ -37,6 +37,31 @@ export interface PanelViewProps {
   readonly onStatus?: (id: string, status: PanelStatus) => void;
 }
 
+/** An icon button of the panel header in edit mode, named by its tooltip. */
+function PanelAction({
+  label,
+  danger,
+  onClick,
+  children,
+}: {
+  label: string;
+  danger?: boolean;
+  onClick: () => void;
+  children: React.ReactNode;
+}) {
+  return (
+    <button
+      type="button"
+      className={`btn icon small${danger ? ' danger' : ''}`}
+      title={label}
+      aria-label={label}
+      onClick={onClick}
+    >
+      {children}
+    </button>
+  );
+}
+
 const INITIAL: PanelStatus = { ready: false, loading: false, errors: [], warnings: [] };
 
 function message(e: unknown): string {
@@ -109,33 +134,15 @@ export const PanelView = memo(function PanelView({
         )}
         {editing && !preview && (
           <span className="panel-actions no-drag">
-            <button
-              type="button"
-              className="btn icon small"
-              title="Edit panel"
-              aria-label="Edit panel"
-              onClick={() => onEdit?.(panel.id)}
-            >
+            <PanelAction label="Edit panel" onClick={() => onEdit?.(panel.id)}>
               <PencilIcon />
-            </button>
-            <button
-              type="button"
-              className="btn icon small"
-              title="Duplicate panel"
-              aria-label="Duplicate panel"
-              onClick={() => onDuplicate?.(panel.id)}
-            >
+            </PanelAction>
+            <PanelAction label="Duplicate panel" onClick={() => onDuplicate?.(panel.id)}>
               <CopyIcon />
-            </button>
-            <button
-              type="button"
-              className="btn icon small danger"
-              title="Remove panel"
-              aria-label="Remove panel"
-              onClick={() => onRemove?.(panel.id)}
-            >
+            </PanelAction>
+            <PanelAction label="Remove panel" danger onClick={() => onRemove?.(panel.id)}>
               <TrashIcon />
-            </button>
+            </PanelAction>
           </span>
         )}
       </header>

@@ -2,7 +2,7 @@
 import { useRef, useState } from 'react';
 import { useNavigate } from 'react-router-dom';
 import { useQueryClient } from '@tanstack/react-query';
-import { Modal } from '../../components/Modal.tsx';
+import { DialogActions, Modal } from '../../components/Modal.tsx';
 import { ApiError } from '../../lib/api.ts';
 import { createDashboard } from './api.ts';
 import { documentForImport, parseImportText, type ImportMode } from './importdoc.ts';
@@ -29,29 +29,64 @@ export function ProblemList({ error, doc, title }: { error: unknown; doc?: Dashb
   );
 }
 
-/** Asks for a title, creates a dashboard with one empty panel and opens it in edit mode. */
-export function NewDashboardDialog({ onClose }: { onClose: () => void }) {
-  const [title, setTitle] = useState('New dashboard');
+/** Creates a dashboard and makes the list and the new dashboard's cache know it; resolves to its uid. */
+function useCreateDashboard() {
+  const qc = useQueryClient();
+  return async (doc: unknown, opts?: { overwrite?: boolean }): Promise<string> => {
+    const res = await createDashboard(doc, opts);
+    await qc.invalidateQueries({ queryKey: ['dashboards'] });
+    qc.setQueryData(['dashboard', res.dashboard.uid], res);
+    return res.dashboard.uid;
+  };
+}
+
+const dashboardPath = (uid: string) => `/d/${encodeURIComponent(uid)}`;
+
+/** Asks for a title, creates the dashboard `makeDoc` makes of it, and hands the new uid to `onCreated`. */
+function TitleDialog({
+  heading,
+  testId,
+  initialTitle,
+  titleTestId,
+  selectOnFocus,
+  makeDoc,
+  onCreated,
+  problemDoc,
+  problemTitle,
+  submitLabel,
+  submitTestId,
+  onClose,
+}: {
+  heading: string;
+  testId: string;
+  initialTitle: string;
+  titleTestId: string;
+  selectOnFocus?: boolean;
+  makeDoc: (title: string) => DashboardDoc;
+  onCreated: (uid: string) => void;
+  problemDoc?: DashboardDoc;
+  problemTitle: string;
+  submitLabel: string;
+  submitTestId?: string;
+  onClose: () => void;
+}) {
+  const [title, setTitle] = useState(initialTitle);
   const [error, setError] = useState<unknown>();
   const [busy, setBusy] = useState(false);
-  const navigate = useNavigate();
-  const qc = useQueryClient();
+  const create = useCreateDashboard();
   const submit = async (e: React.FormEvent) => {
     e.preventDefault();
     setBusy(true);
     setError(undefined);
     try {
-      const res = await createDashboard(newDashboardDoc(title.trim()));
-      await qc.invalidateQueries({ queryKey: ['dashboards'] });
-      qc.setQueryData(['dashboard', res.dashboard.uid], res);
-      void navigate(`/d/${encodeURIComponent(res.dashboard.uid)}?edit=1`);
+      onCreated(await create(makeDoc(title.trim())));
     } catch (err) {
       setError(err);
       setBusy(false);
     }
   };
   return (
-    <Modal title="New dashboard" onClose={onClose} size="small" testId="new-dashboard-dialog">
+    <Modal title={heading} onClose={onClose} size="small" testId={testId}>
       <form className="dash-form" onSubmit={(e) => void submit(e)}>
         <label className="field">
           <span>Title</span>
@@ -59,27 +94,43 @@ export function NewDashboardDialog({ onClose }: { onClose: () => void }) {
             value={title}
             onChange={(e) => setTitle(e.target.value)}
             autoFocus
-            onFocus={(e) => e.target.select()}
+            onFocus={selectOnFocus ? (e) => e.target.select() : undefined}
             maxLength={200}
-            data-testid="new-title"
+            data-testid={titleTestId}
           />
         </label>
-        {error !== undefined && <ProblemList error={error} title="Not created" />}
+        {error !== undefined && <ProblemList error={error} doc={problemDoc} title={problemTitle} />}
         <div className="form-actions">
-          <button type="button" className="btn" onClick={onClose}>
-            Cancel
-          </button>
-          <button
-            type="submit"
-            className="btn primary"
+          <DialogActions
+            submit
+            confirmLabel={submitLabel}
             disabled={busy || title.trim() === ''}
-            data-testid="create"
-          >
-            Create
-          </button>
+            onCancel={onClose}
+            testId={submitTestId}
+          />
         </div>
       </form>
     </Modal>
+  );
+}
+
+/** Asks for a title, creates a dashboard with one empty panel and opens it in edit mode. */
+export function NewDashboardDialog({ onClose }: { onClose: () => void }) {
+  const navigate = useNavigate();
+  return (
+    <TitleDialog
+      heading="New dashboard"
+      testId="new-dashboard-dialog"
+      initialTitle="New dashboard"
+      titleTestId="new-title"
+      selectOnFocus
+      makeDoc={newDashboardDoc}
+      onCreated={(uid) => void navigate(`${dashboardPath(uid)}?edit=1`)}
+      problemTitle="Not created"
+      submitLabel="Create"
+      submitTestId="create"
+      onClose={onClose}
+    />
   );
 }
 
@@ -91,6 +142,13 @@ export interface ImportState {
 }
 
 export const EMPTY_IMPORT: ImportState = { text: '', mode: 'keep', uid: '' };
+
+/** The choices for a uid that exists already, in the order offered. */
+const IMPORT_MODES: readonly { mode: ImportMode; label: string; testId?: string }[] = [
+  { mode: 'keep', label: 'Stop and tell me' },
+  { mode: 'copy', label: 'Import as a copy with a new uid', testId: 'import-mode-copy' },
+  { mode: 'overwrite', label: 'Replace it' },
+];
 
 /**
  * Paste JSON or choose a file, then create it. Client-side JSON errors say where; the server's validation
@@ -109,7 +167,7 @@ export function ImportDialog({
   const [busy, setBusy] = useState(false);
   const fileRef = useRef<HTMLInputElement>(null);
   const navigate = useNavigate();
-  const qc = useQueryClient();
+  const create = useCreateDashboard();
   const parsed = parseImportText(state.text);
   const parsedDoc =
     parsed.ok && parsed.value && typeof parsed.value === 'object'
@@ -134,13 +192,11 @@ export function ImportDialog({
     }
     setBusy(true);
     try {
-      const res = await createDashboard(documentForImport(parsed.value, state.mode, state.uid), {
+      const uid = await create(documentForImport(parsed.value, state.mode, state.uid), {
         overwrite: state.mode === 'overwrite',
       });
-      await qc.invalidateQueries({ queryKey: ['dashboards'] });
-      qc.setQueryData(['dashboard', res.dashboard.uid], res);
       onState(EMPTY_IMPORT);
-      void navigate(`/d/${encodeURIComponent(res.dashboard.uid)}`);
+      void navigate(dashboardPath(uid));
     } catch (err) {
       setError(err);
       setBusy(false);
@@ -155,20 +211,13 @@ export function ImportDialog({
       size="large"
       testId="import-dialog"
       footer={
-        <>
-          <button type="button" className="btn" onClick={onClose}>
-            Cancel
-          </button>
-          <button
-            type="button"
-            className="btn primary"
-            disabled={busy || state.text.trim() === ''}
-            onClick={() => void submit()}
-            data-testid="import-submit"
-          >
-            {state.mode === 'overwrite' ? 'Import and replace' : 'Import'}
-          </button>
-        </>
+        <DialogActions
+          confirmLabel={state.mode === 'overwrite' ? 'Import and replace' : 'Import'}
+          disabled={busy || state.text.trim() === ''}
+          onCancel={onClose}
+          onConfirm={() => void submit()}
+          testId="import-submit"
+        />
       }
     >
       <div className="import-top">
@@ -205,34 +254,18 @@ export function ImportDialog({
       {!parsed.ok && state.text.trim() !== '' && <p className="inline-error">{parsed.message}</p>}
       <fieldset className="import-mode">
         <legend>If a dashboard with this uid exists</legend>
-        <label className="check">
-          <input
-            type="radio"
-            name="import-mode"
-            checked={state.mode === 'keep'}
-            onChange={() => onState({ ...state, mode: 'keep' })}
-          />
-          Stop and tell me
-        </label>
-        <label className="check">
-          <input
-            type="radio"
-            name="import-mode"
-            checked={state.mode === 'copy'}
-            onChange={() => onState({ ...state, mode: 'copy' })}
-            data-testid="import-mode-copy"
-          />
-          Import as a copy with a new uid
-        </label>
-        <label className="check">
-          <input
-            type="radio"
-            name="import-mode"
-            checked={state.mode === 'overwrite'}
-            onChange={() => onState({ ...state, mode: 'overwrite' })}
-          />
-          Replace it
-        </label>
+        {IMPORT_MODES.map((m) => (
+          <label key={m.mode} className="check">
+            <input
+              type="radio"
+              name="import-mode"
+              checked={state.mode === m.mode}
+              onChange={() => onState({ ...state, mode: m.mode })}
+              data-testid={m.testId}
+            />
+            {m.label}
+          </label>
+        ))}
         <label className="field inline">
           <span>Uid</span>
           <input
@@ -264,49 +297,22 @@ export function SaveAsDialog({
   onClose: () => void;
   onSaved?: (uid: string) => void;
 }) {
-  const [title, setTitle] = useState(`${doc.title} (copy)`);
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
   const navigate = useNavigate();
-  const qc = useQueryClient();
-  const submit = async (e: React.FormEvent) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
-      const res = await createDashboard(copyOf(doc, title.trim()));
-      await qc.invalidateQueries({ queryKey: ['dashboards'] });
-      qc.setQueryData(['dashboard', res.dashboard.uid], res);
-      onSaved?.(res.dashboard.uid);
-      void navigate(`/d/${encodeURIComponent(res.dashboard.uid)}`);
-    } catch (err) {
-      setError(err);
-      setBusy(false);
-    }
-  };
   return (
-    <Modal title="Save as a new dashboard" onClose={onClose} size="small" testId="save-as-dialog">
-      <form className="dash-form" onSubmit={(e) => void submit(e)}>
-        <label className="field">
-          <span>Title</span>
-          <input
-            value={title}
-            onChange={(e) => setTitle(e.target.value)}
-            autoFocus
-            maxLength={200}
-            data-testid="save-as-title"
-          />
-        </label>
-        {error !== undefined && <ProblemList error={error} doc={doc} title="Not saved" />}
-        <div className="form-actions">
-          <button type="button" className="btn" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="btn primary" disabled={busy || title.trim() === ''}>
-            Save copy
-          </button>
-        </div>
-      </form>
-    </Modal>
+    <TitleDialog
+      heading="Save as a new dashboard"
+      testId="save-as-dialog"
+      initialTitle={`${doc.title} (copy)`}
+      titleTestId="save-as-title"
+      makeDoc={(title) => copyOf(doc, title)}
+      onCreated={(uid) => {
+        onSaved?.(uid);
+        void navigate(dashboardPath(uid));
+      }}
+      problemDoc={doc}
+      problemTitle="Not saved"
+      submitLabel="Save copy"
+      onClose={onClose}
+    />
   );
 }
