@@ -121,7 +121,12 @@ async function main(): Promise<void> {
         selector: '[data-view="overview"][data-ready="true"]',
       },
       {
-        name: 'Explore (24 h, 60 series)',
+        name: 'Explore (24 h, 60 input series)',
+        path: `/explore?${new URLSearchParams({ q: 'sum by (job) (process_resident_memory_bytes)', from: 'now-24h' })}`,
+        selector: '[data-view="explore"][data-ready="true"]',
+      },
+      {
+        name: 'Explore (24 h, 4,800 input series)',
         path: `/explore?${explore}`,
         selector: '[data-view="explore"][data-ready="true"]',
       },
