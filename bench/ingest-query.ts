@@ -3,7 +3,7 @@
  *
  *   npx tsx bench/ingest-query.ts [--hours 24] [--interval 30] [--concurrency 8] [--runs 7]
  *                                 [--out docs/benchmarks.md] [--systems vigil,prometheus,victoriametrics]
- *                                 [--batch 2000] [--seed 42]
+ *                                 [--batch 2000] [--seed 42] [--vigil-config 'storage:\n  rollups: []']
  *
  * 1. Generates a seeded dataset (~10k series of a multi-service pipeline) and pre-encodes every
  *    remote-write 1.0 request (protobuf + snappy) before any clock starts.
@@ -68,6 +68,7 @@ const { values: argv } = parseArgs({
     systems: { type: 'string', default: 'vigil,prometheus,victoriametrics' },
     batch: { type: 'string', default: '2000' },
     seed: { type: 'string', default: '42' },
+    'vigil-config': { type: 'string', default: '' },
   },
   strict: true,
 });
@@ -101,6 +102,8 @@ for (const s of SYSTEMS)
     process.exit(2);
   }
 const COMMAND = ['npx tsx bench/ingest-query.ts', ...process.argv.slice(2)].join(' ');
+/** YAML appended to Vigil's configuration, `\n` escapes allowed: `--vigil-config 'storage:\n  rollups: []'`. */
+const VIGIL_CONFIG = argv['vigil-config'].replace(/\\n/g, '\n') + (argv['vigil-config'] ? '\n' : '');
 
 // ---------------------------------------------------------------------------------------------------
 // Clean-up: children and temp folders go away on every exit path.
@@ -495,7 +498,7 @@ async function runSystem(kind: string, enc: Encoded): Promise<SystemRun | { skip
   let sys: System;
   try {
     if (kind === 'vigil') {
-      sys = await startVigil(ctx);
+      sys = await startVigil(ctx, VIGIL_CONFIG);
     } else if (kind === 'prometheus') {
       const bin = which('prometheus');
       if (!bin)

@@ -34,11 +34,15 @@ import { ScrapeManager } from './ingest/scrape/manager.ts';
 import { scrapeConfigSchema } from './ingest/scrape/config.ts';
 import { HostCollector } from './health/host/collector.ts';
 import { buildInfo } from './version.ts';
+import { ClickHouseSpanStore } from './traces/store.clickhouse.ts';
+import { otlpTracesPlugin, type TraceIngestDeps } from './traces/otlp/handler.ts';
+import type { SpanStore } from './traces/store.ts';
 
 export interface RunningVigil {
   readonly config: VigilConfig;
   readonly storage: ClickHouseStorage;
   readonly state: StateStore;
+  readonly spans: SpanStore;
   readonly rules: RuleManager;
   readonly server: FastifyInstance;
   /** Port the main server listens on (useful when configured as 0). */
@@ -83,9 +87,20 @@ export async function startVigil(cfg: VigilConfig, opts: StartOptions = {}): Pro
       database: cfg.storage.clickhouse?.database ?? 'vigil',
       retentionMs: cfg.storage.retention,
       maxPendingSamples: cfg.storage.max_pending_samples,
+      rollups: cfg.storage.rollups.map((r) => ({ resolutionMs: r.resolution, retentionMs: r.retention })),
+      log,
     });
     closers.push(() => storage.close());
     log(`storage: ${sql.kind}, ${storage.index.size} series loaded`);
+    const spans = await ClickHouseSpanStore.open(sql, {
+      database: cfg.storage.clickhouse?.database ?? 'vigil',
+      retentionMs: cfg.traces.retention,
+    });
+    closers.push(() => spans.close());
+    const traceIngest: TraceIngestDeps = {
+      store: spans,
+      maxAttributeValueBytes: cfg.traces.max_attribute_value_size,
+    };
 
     const state = await openStateStore(
       cfg.state.driver === 'postgres'
@@ -100,6 +115,7 @@ export async function startVigil(cfg: VigilConfig, opts: StartOptions = {}): Pro
       maxSamples: cfg.query.max_samples,
       timeoutMs: cfg.query.timeout,
       windows: cfg.query.compatibility,
+      pushdown: cfg.query.pushdown,
     });
     // Every writer goes through `written`, so live streams learn when new samples are visible.
     const commits = new CommitSignal();
@@ -143,6 +159,7 @@ export async function startVigil(cfg: VigilConfig, opts: StartOptions = {}): Pro
     await server.register(rulesApi({ groups: () => rules.groups }));
     await server.register(remoteWritePlugin(ingest));
     await server.register(otlpHttpPlugin(ingest));
+    await server.register(otlpTracesPlugin(traceIngest));
     await server.register(
       remoteReadPlugin({ storage, maxSamples: cfg.query.max_samples, timeoutMs: cfg.query.timeout }),
     );
@@ -156,6 +173,7 @@ export async function startVigil(cfg: VigilConfig, opts: StartOptions = {}): Pro
     if (cfg.otlp.http_port !== 0 && cfg.otlp.http_port !== cfg.server.port) {
       const otlp = createServer({ bodyLimit: cfg.server.max_body_size });
       await otlp.register(otlpHttpPlugin(ingest));
+      await otlp.register(otlpTracesPlugin(traceIngest));
       closers.push(() => otlp.close());
       await otlp.listen({ host: cfg.server.listen_address, port: cfg.otlp.http_port });
       otlpPort = (otlp.server.address() as { port: number }).port;
@@ -194,7 +212,7 @@ export async function startVigil(cfg: VigilConfig, opts: StartOptions = {}): Pro
     const statsTimer = setInterval(refreshStats, 15_000);
     closers.push(async () => clearInterval(statsTimer));
 
-    return { config: cfg, storage, state, rules, server, port, otlpPort, close };
+    return { config: cfg, storage, state, spans, rules, server, port, otlpPort, close };
   } catch (err) {
     await close();
     throw err;

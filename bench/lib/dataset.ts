@@ -134,6 +134,11 @@ export interface DatasetOptions {
   readonly intervalMs: number;
   /** Timestamp of the first step, milliseconds. */
   readonly startMs: number;
+  /**
+   * Timestamps of all steps when they are not evenly spaced (a coarse history followed by recent data, say):
+   * counters then grow by the time since the previous step. `steps` and `startMs` must agree with it.
+   */
+  readonly times?: Float64Array;
 }
 
 /** Series and a step-by-step value generator. Call `next()` once per timestamp, in time order. */
@@ -309,11 +314,11 @@ export class Dataset {
   /** Advances to the next timestamp and updates `values` in place. */
   next(): void {
     const step = this.step++;
-    const { intervalMs, startMs } = this.opts;
-    const t = startMs + step * intervalMs;
+    const { intervalMs, startMs, times } = this.opts;
+    const t = times ? times[step]! : startMs + step * intervalMs;
     const hourOfDay = (t / 3_600_000) % 24;
     const diurnal = 1 + 0.35 * Math.sin((2 * Math.PI * (hourOfDay - 9)) / 24);
-    const secs = intervalMs / 1000;
+    const secs = times && step > 0 ? (t - times[step - 1]!) / 1000 : intervalMs / 1000;
     const v = this.values;
     for (const s of this.streams) {
       const inc = this.incidents[s.service]!;

@@ -244,11 +244,19 @@ process.stdout.write(JSON.stringify({ active, optimized }));
   return JSON.parse(out) as { active: Record<string, number>; optimized: Record<string, number> };
 }
 
-export async function startVigil(ctx: StartContext): Promise<System> {
+/**
+ * Starts Vigil; `extraConfig` is YAML appended to its configuration file (top-level sections), `dataDir` an
+ * existing data folder to use instead of a fresh one.
+ */
+export async function startVigil(
+  ctx: StartContext,
+  extraConfig = '',
+  opts: { dataDir?: string; readyTimeoutMs?: number } = {},
+): Promise<System> {
   mkdirSync(ctx.dir, { recursive: true });
-  const dataDir = join(ctx.dir, 'data');
+  const dataDir = opts.dataDir ?? join(ctx.dir, 'data');
   const config = join(ctx.dir, 'vigil.yml');
-  writeFileSync(config, 'self_monitoring:\n  enabled: false\n');
+  writeFileSync(config, `self_monitoring:\n  enabled: false\n${extraConfig}`);
   const port = await freePort();
   const logFile = join(ctx.dir, 'vigil.log');
   const args = [
@@ -267,7 +275,7 @@ export async function startVigil(ctx: StartContext): Promise<System> {
   ];
   const child = launch(process.execPath, args, ctx.repoRoot, logFile);
   const baseUrl = `http://127.0.0.1:${port}`;
-  await waitReady(child, `${baseUrl}/-/ready`, 'Vigil', logFile, 180_000);
+  await waitReady(child, `${baseUrl}/-/ready`, 'Vigil', logFile, opts.readyTimeoutMs ?? 180_000);
   const store = join(dataDir, 'clickhouse', 'store');
   const baseline = du(store);
   const pkg = JSON.parse(readFileSync(join(ctx.repoRoot, 'package.json'), 'utf8')) as { version: string };
@@ -314,7 +322,7 @@ export async function startVigil(ctx: StartContext): Promise<System> {
 // ---------------------------------------------------------------------------------------------------
 // Prometheus
 
-export async function startPrometheus(ctx: StartContext, bin: string): Promise<System> {
+export async function startPrometheus(ctx: StartContext, bin: string, retention = '30d'): Promise<System> {
   mkdirSync(ctx.dir, { recursive: true });
   const dataDir = join(ctx.dir, 'data');
   const config = join(ctx.dir, 'prometheus.yml');
@@ -329,7 +337,7 @@ export async function startPrometheus(ctx: StartContext, bin: string): Promise<S
       `--web.listen-address=127.0.0.1:${port}`,
       '--web.enable-remote-write-receiver',
       '--web.enable-admin-api',
-      '--storage.tsdb.retention.time=30d',
+      `--storage.tsdb.retention.time=${retention}`,
     ],
     ctx.dir,
     logFile,

@@ -19,6 +19,12 @@ export const TELEMETRY_TABLES = ['samples', 'series', 'metadata', 'settings'] as
 /** Settings rows that describe the table layout rather than data; restore recreates them for its target. */
 const LAYOUT_SETTINGS = ['retention_seconds'];
 
+/**
+ * Settings rows a backup leaves out: the layout, which the restoring Vigil's configuration decides, and each
+ * rollup's state (`rollup_<N>s`), so that the restored Vigil rebuilds its rollups from the restored samples.
+ */
+const KEEP_SETTINGS_SQL = `key NOT IN (${LAYOUT_SETTINGS.map(sqlString).join(', ')}) AND NOT startsWith(key, 'rollup_')`;
+
 /** The path of a table's file inside the backup folder. */
 export function telemetryFile(table: string): string {
   return `clickhouse/${table}.native.zst`;
@@ -54,7 +60,8 @@ export async function exportTelemetry(
     const file = join(dir, path);
     const cols = columns.map((c) => sqlIdent(c.name)).join(', ');
     await sql.exec(
-      `INSERT INTO FUNCTION file(${sqlString(file)}, 'Native') SELECT ${cols} FROM ${db}.${table}`,
+      `INSERT INTO FUNCTION file(${sqlString(file)}, 'Native') SELECT ${cols} FROM ${db}.${table}` +
+        (table === 'settings' ? ` WHERE ${KEEP_SETTINGS_SQL}` : ''),
     );
     const rows = await countFile(sql, file, columns);
     out.push({ name: table, rows, columns, file: await describeFile(dir, path) });
@@ -113,8 +120,7 @@ export async function loadTelemetry(
         `table ${t.name}: columns ${missing.map((c) => c.name).join(', ')} no longer exist`,
       );
     const cols = t.columns.map((c) => sqlIdent(c.name)).join(', ');
-    const where =
-      t.name === 'settings' ? ` WHERE key NOT IN (${LAYOUT_SETTINGS.map(sqlString).join(', ')})` : '';
+    const where = t.name === 'settings' ? ` WHERE ${KEEP_SETTINGS_SQL}` : '';
     await sql.exec(
       `INSERT INTO ${db}.${sqlIdent(t.name)} (${cols}) SELECT ${cols} FROM file(${sqlString(join(dir, t.file.path))}, 'Native', ${sqlString(structure(t.columns))})${where}`,
       { max_partitions_per_insert_block: 0 },

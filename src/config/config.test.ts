@@ -57,6 +57,24 @@ describe('configuration', () => {
     );
   });
 
+  it('reads rollups and the pushdown switch', () => {
+    const d = loadConfigText('', 'vigil.yml');
+    expect(d.query.pushdown).toBe(true);
+    expect(d.storage.rollups).toEqual([]);
+    const c = loadConfigText(
+      'query:\n  pushdown: false\nstorage:\n  rollups:\n    - {resolution: 10m, retention: 30d}\n',
+      'vigil.yml',
+    );
+    expect(c.query.pushdown).toBe(false);
+    expect(c.storage.rollups).toEqual([{ resolution: 600_000, retention: 30 * 86_400_000 }]);
+    expect(loadConfigText('storage:\n  rollups: []\n', 'vigil.yml').storage.rollups).toEqual([]);
+    const out = problems(
+      'storage:\n  rollups:\n    - {resolution: 30s, retention: 1d}\n    - {resolution: 1h, retention: 1y}\n    - {resolution: 1h, retention: 2y}\n',
+    );
+    expect(out.find((l) => l.includes('rollups[0].resolution'))).toMatch(/^vigil\.yml:3:20: .*at least 1m/);
+    expect(out.find((l) => l.includes('rollups[2].resolution'))).toMatch(/^vigil\.yml:5:20: .*listed twice/);
+  });
+
   it('reports YAML syntax errors with their position', () => {
     const out = problems('server:\n  port: [1, 2\n');
     expect(out[0]).toMatch(/^vigil\.yml:\d+:\d+: YAML syntax error/);

@@ -75,6 +75,19 @@ export const configSchema = z
         engine: z.enum(['chdb', 'clickhouse']).default('chdb'),
         retention: duration('use 0 to keep data forever').default(15 * 86_400_000),
         max_pending_samples: z.number().int().positive().default(5_000_000),
+        /** Pre-aggregated buckets for long ranges, each kept for its own retention (docs/storage.md). */
+        rollups: z
+          .array(
+            z
+              .object({
+                resolution: duration('for example 5m or 1h'),
+                retention: duration('use 0 to keep them forever'),
+              })
+              .strict(),
+          )
+          // Off by default until rollups and backup/restore agree exactly; opt in with
+          // [{resolution: 5m, retention: 90d}, {resolution: 1h, retention: 2y}].
+          .default([]),
         clickhouse: z
           .object({
             url: z.string().url(),
@@ -105,12 +118,23 @@ export const configSchema = z
         timeout: duration('for example 2m').default(120_000),
         /** Range-window edges: Prometheus 3 excludes the window start, Prometheus 2 includes it. */
         compatibility: z.enum(['prometheus3', 'prometheus2']).default('prometheus3'),
+        /** Let storage compute range functions and selectors next to the data (and use rollups). */
+        pushdown: z.boolean().default(true),
       })
       .strict()
       .prefault({}),
     ingest: z
       .object({
         max_future: duration('for example 10m').default(600_000),
+      })
+      .strict()
+      .prefault({}),
+    traces: z
+      .object({
+        /** How long spans are kept; 0 keeps them forever. */
+        retention: duration('for example 7d; use 0 to keep spans forever').default(7 * 86_400_000),
+        /** Span, resource, event and link attribute values longer than this are cut and marked. */
+        max_attribute_value_size: byteSize.default(4096),
       })
       .strict()
       .prefault({}),
@@ -160,6 +184,22 @@ export const configSchema = z
         path: ['state', 'url'],
         message: 'driver "postgres" needs state.url (for example postgres://user@127.0.0.1:5432/vigil)',
       });
+    const seen = new Set<number>();
+    for (const [i, r] of c.storage.rollups.entries()) {
+      if (r.resolution < 60_000 || r.resolution % 1000 !== 0)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['storage', 'rollups', i, 'resolution'],
+          message: 'a rollup resolution must be whole seconds and at least 1m (for example 5m or 1h)',
+        });
+      if (seen.has(r.resolution))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['storage', 'rollups', i, 'resolution'],
+          message: 'this rollup resolution is listed twice',
+        });
+      seen.add(r.resolution);
+    }
   });
 
 export type VigilConfig = z.output<typeof configSchema>;

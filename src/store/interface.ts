@@ -46,6 +46,79 @@ export interface SelectHints {
   /** When set, only label sets are needed (no samples): implementations may skip reading samples. */
   readonly labelsOnly?: boolean;
   readonly signal?: AbortSignal;
+  /** Absolute time (ms) after which the caller gives up: storages should stop their own work by then. */
+  readonly deadline?: number;
+}
+
+/**
+ * Range functions a storage may evaluate next to the data (`Querier.selectRange`), with PromQL's meaning over
+ * the samples of each window, stale markers excluded.
+ */
+export const PUSHDOWN_FUNCTIONS = [
+  'rate',
+  'increase',
+  'delta',
+  'irate',
+  'idelta',
+  'resets',
+  'changes',
+  'count_over_time',
+  'sum_over_time',
+  'avg_over_time',
+  'min_over_time',
+  'max_over_time',
+  'last_over_time',
+  'first_over_time',
+  'present_over_time',
+  'ts_of_last_over_time',
+  'ts_of_first_over_time',
+] as const;
+export type RangeFunction = (typeof PUSHDOWN_FUNCTIONS)[number];
+
+/** Evaluation steps whose windows end at `firstEnd + i * step` for `i < steps` (step 0: all end together). */
+export interface StepGrid {
+  readonly firstEnd: number;
+  readonly step: number;
+  readonly steps: number;
+  readonly signal?: AbortSignal;
+  /** Absolute time (ms) after which the caller gives up: storages should stop their own work by then. */
+  readonly deadline?: number;
+}
+
+export interface RangeSelectParams extends StepGrid {
+  /** Window length: `(end - rangeMs, end]`, or `[end - rangeMs, end]` when `leftOpen` is false. */
+  readonly rangeMs: number;
+  readonly leftOpen: boolean;
+}
+
+export interface LastSelectParams extends StepGrid {
+  /** A sample at `t` is visible at step end `e` when `e - lookbackMs <= t <= e`. */
+  readonly lookbackMs: number;
+}
+
+/** One series on a step grid: `has[i]` is 1 where step i has the value `v[i]`. */
+export interface StepValues {
+  readonly labels: Labels;
+  readonly v: Float64Array;
+  readonly has: Uint8Array;
+  /** `selectLast` only: the timestamp of the sample taken at each step. */
+  readonly sampleT?: Float64Array;
+}
+
+/** What `Querier.selectRange` computed. */
+export interface RangeSelection {
+  /**
+   * Series with at least one sample in some window, ordered by labels. A series whose windows never yield a
+   * value (rate over a single sample) is still listed, with no step set.
+   */
+  readonly series: StepValues[];
+  /**
+   * Series the storage could not evaluate exactly (for example ones holding NaN or infinite values), with their
+   * samples over all windows as `select` returns them; the caller evaluates these itself.
+   */
+  readonly raw: SeriesData[];
+  /** Samples in the windows of each step, summed over `series` (as if they had been read raw). */
+  readonly samplesPerStep: Float64Array;
 }
 
 /**
@@ -61,6 +134,23 @@ export interface Querier {
    * API layer rejects such selectors as Prometheus does. Ordered by labels.
    */
   select(matchers: readonly Matcher[], hints?: SelectHints): Promise<SeriesData[]>;
+  /**
+   * Optional pushdown: `fn(<matchers>[rangeMs])` at every step of the grid, computed next to the data, giving
+   * the same values as evaluating `fn` over `select`'s samples (see the storage's docs for its precision).
+   * Resolves to undefined when the storage judges raw samples cheaper (steps not much coarser than the sample
+   * interval) or cannot evaluate `fn` for these windows; the caller then uses `select`.
+   */
+  selectRange?(
+    fn: RangeFunction,
+    matchers: readonly Matcher[],
+    params: RangeSelectParams,
+  ): Promise<RangeSelection | undefined>;
+  /**
+   * Optional pushdown for instant selectors: at every step, the newest sample visible at its end, unless that
+   * sample is a stale marker. Series with no value at any step are left out; ordered by labels. Undefined
+   * when raw samples are judged cheaper.
+   */
+  selectLast?(matchers: readonly Matcher[], params: LastSelectParams): Promise<StepValues[] | undefined>;
   /** Label sets of series matching any of the matcher lists with at least one sample in the range. */
   series(matcherSets: readonly (readonly Matcher[])[]): Promise<Labels[]>;
   /** Sorted label names of matching series (all series when matcherSets is empty). */

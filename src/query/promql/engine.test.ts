@@ -119,6 +119,27 @@ describe('engine limits', () => {
     );
   });
 
+  it('hands storages the deadline, and reports a read failing past it as a timeout', async () => {
+    let seen: number | undefined;
+    const failing = {
+      querier: (mint: number, maxt: number) => ({
+        ...st.querier(mint, maxt),
+        select: async (_m: unknown, hints?: { deadline?: number }) => {
+          seen = hints?.deadline;
+          // As ClickHouse does when max_execution_time runs out.
+          await new Promise((r) => setTimeout(r, 80));
+          throw new Error('Code: 159. DB::Exception: Timeout exceeded');
+        },
+      }),
+    };
+    const started = Date.now();
+    await expect(new Engine({ timeoutMs: 50 }).instantQuery(failing, 'm', 0)).rejects.toBeInstanceOf(
+      QueryTimeoutError,
+    );
+    expect(seen).toBeGreaterThanOrEqual(started + 50);
+    expect(seen).toBeLessThan(started + 1000);
+  });
+
   it('cancels while running when the signal fires', async () => {
     const ac = new AbortController();
     const slow = {

@@ -21,6 +21,11 @@ export interface EngineOptions {
    * `(t - range, t]`. 'prometheus2': both bounds included, `[t - range, t]`, as Prometheus up to 2.x.
    */
   windows?: 'prometheus3' | 'prometheus2';
+  /**
+   * Let storages that offer it compute range functions over plain selectors, and instant selectors, next to
+   * the data (default true). Results are the same either way (docs/storage.md states the precision).
+   */
+  pushdown?: boolean;
 }
 
 /** Per-query options. */
@@ -62,6 +67,7 @@ const DEFAULTS: Required<EngineOptions> = {
   timeoutMs: 120_000,
   defaultSubqueryStepMs: 60_000,
   windows: 'prometheus3',
+  pushdown: true,
 };
 
 /** Evaluates PromQL queries. Stateless between queries; safe to share. */
@@ -139,6 +145,7 @@ export class Engine {
         queryEnd: end,
         subqueryStepMs: this.opts.defaultSubqueryStepMs,
         query,
+        pushdown: this.opts.pushdown,
       },
       samples,
     );

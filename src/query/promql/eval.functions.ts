@@ -1,5 +1,7 @@
 /** PromQL functions: range-vector functions run a kernel per series over moving windows; others map values. */
-import { dropMetricName, isValidLabelName, METRIC_NAME, type Labels } from '../../model/labels.ts';
+import { dropMetricName, isValidLabelName, labelsKey, METRIC_NAME, type Labels } from '../../model/labels.ts';
+import { PUSHDOWN_FUNCTIONS, type RangeFunction } from '../../store/interface.ts';
+import { extrapolatedRate as extrapolate } from '../../store/rangefn.ts';
 import type { Call, Expr } from './ast.ts';
 import { EvalError } from './errors.ts';
 import type { Evaluator } from './eval.ts';
@@ -33,10 +35,19 @@ type Kernel = (
   end: number,
 ) => number | undefined;
 
-/** Runs a kernel over every series and step of a range vector. */
-function rangeApply(ev: Evaluator, m: MatrixValue, g: Grid, kernel: Kernel, keepName: boolean): StepSeries[] {
+/**
+ * Runs a kernel over every series and step of a range vector. `perStep` may carry the samples per step of series
+ * evaluated elsewhere (pushdown), so that sample accounting covers both.
+ */
+function rangeApply(
+  ev: Evaluator,
+  m: MatrixValue,
+  g: Grid,
+  kernel: Kernel,
+  keepName: boolean,
+  perStep = new Float64Array(g.n),
+): StepSeries[] {
   const n = g.n;
-  const perStep = new Float64Array(n);
   const out: StepSeries[] = [];
   const range = m.rangeMs - m.lowerOffset;
   const ends = m.ends;
@@ -101,24 +112,7 @@ function extrapolatedRate(isCounter: boolean, isRate: boolean, rangeMs: number, 
         last = x;
       }
     }
-    const rangeStart = end - rangeMs;
-    let durationToStart = (firstT - rangeStart) / 1000;
-    let durationToEnd = (end - lastT) / 1000;
-    const sampled = (lastT - firstT) / 1000;
-    const avg = sampled / (cnt - 1);
-    // Extrapolate to a boundary only if a sample sits within 1.1 average intervals of it; otherwise assume the
-    // series starts or ends inside the window and extrapolate by half an interval.
-    const threshold = avg * 1.1;
-    // A counter cannot go below zero: do not extrapolate past the point where it would have been zero. Before
-    // Prometheus 2.52 that limit was applied before the threshold test, which gives slightly different results.
-    const durationToZero = isCounter && result > 0 && firstV >= 0 ? sampled * (firstV / result) : Infinity;
-    if (legacy && durationToZero < durationToStart) durationToStart = durationToZero;
-    if (durationToStart >= threshold) durationToStart = avg / 2;
-    if (!legacy && durationToZero < durationToStart) durationToStart = durationToZero;
-    if (durationToEnd >= threshold) durationToEnd = avg / 2;
-    let factor = (sampled + durationToStart + durationToEnd) / sampled;
-    if (isRate) factor /= rangeMs / 1000;
-    return result * factor;
+    return extrapolate(result, cnt, firstT, lastT, firstV, end, rangeMs, isCounter, isRate, legacy);
   };
 }
 
@@ -644,14 +638,17 @@ function histogramReport(ev: Evaluator, at: Expr): HistogramReport {
 
 const COUNTER_SUFFIXES = ['_total', '_sum', '_count', '_bucket'];
 
-/** Prometheus' info for rate()/increase() over a selected metric whose name does not look like a counter. */
-function infoPossibleNonCounter(ev: Evaluator, arg: Expr, m: MatrixValue): void {
+/**
+ * Prometheus' info for rate()/increase() over a selected metric whose name does not look like a counter;
+ * `selected` are the label sets of the series that had samples.
+ */
+function infoPossibleNonCounter(ev: Evaluator, arg: Expr, selected: Iterable<Labels>): void {
   let x = arg;
   while (x.type === 'ParenExpr') x = x.expr;
   if (x.type !== 'MatrixSelector') return;
-  for (const s of m.series) {
-    const name = s.labels[METRIC_NAME];
-    if (!name || s.t.length === 0 || COUNTER_SUFFIXES.some((suffix) => name.endsWith(suffix))) continue;
+  for (const labels of selected) {
+    const name = labels[METRIC_NAME];
+    if (!name || COUNTER_SUFFIXES.some((suffix) => name.endsWith(suffix))) continue;
     ev.annotations.info(
       `metric might not be a counter, name does not end in _total/_sum/_count/_bucket: ${goQuote(name)}`,
       arg.pos,
@@ -718,14 +715,68 @@ async function evalRangeFunction(ev: Evaluator, e: Call, g: Grid): Promise<Value
       break;
     }
     default: {
-      m = await matrixArg(ev, a[0]!, g);
-      if (f === 'rate' || f === 'increase') infoPossibleNonCounter(ev, a[0]!, m);
-      k = simpleKernel(f, m.rangeMs, !ev.opts.leftOpen);
       // Selecting a sample does not change what the value means.
       keepName = f === 'last_over_time' || f === 'first_over_time';
+      const pushed = await pushdownRange(ev, f, a[0]!, g, keepName);
+      if (pushed) return pushed;
+      m = await matrixArg(ev, a[0]!, g);
+      if (f === 'rate' || f === 'increase')
+        infoPossibleNonCounter(
+          ev,
+          a[0]!,
+          m.series.filter((s) => s.t.length > 0).map((s) => s.labels),
+        );
+      k = simpleKernel(f, m.rangeMs, !ev.opts.leftOpen);
     }
   }
   return { kind: 'vector', series: rangeApply(ev, m, g, k, keepName) };
+}
+
+const PUSHDOWN = new Set<string>(PUSHDOWN_FUNCTIONS);
+
+/**
+ * A range function of a plain matrix selector, computed by the storage (Querier.selectRange) when it offers
+ * to; series it hands back raw are evaluated here. Undefined when the storage declines.
+ */
+async function pushdownRange(
+  ev: Evaluator,
+  f: string,
+  arg: Expr,
+  g: Grid,
+  keepName: boolean,
+): Promise<VectorValue | undefined> {
+  let x = arg;
+  while (x.type === 'ParenExpr') x = x.expr;
+  if (x.type !== 'MatrixSelector' || !PUSHDOWN.has(f)) return undefined;
+  const res = await ev.pushdownRange(f as RangeFunction, x, g);
+  if (!res) return undefined;
+  if (f === 'rate' || f === 'increase')
+    infoPossibleNonCounter(ev, arg, [
+      ...res.series.map((s) => s.labels),
+      ...res.raw.series.filter((s) => s.t.length > 0).map((s) => s.labels),
+    ]);
+  const perStep = Float64Array.from(res.samplesPerStep);
+  const out: { key: string; s: StepSeries }[] = [];
+  for (const s of res.series) {
+    let any = false;
+    for (let i = 0; i < g.n; i++) if (s.has[i]) any = true;
+    if (!any) continue;
+    const labels = keepName ? s.labels : dropMetricName(s.labels);
+    out.push({ key: labelsKey(s.labels), s: { labels, vals: s.v, has: s.has } });
+  }
+  // rangeApply adds the raw series' samples to perStep, then accounts for all of them at once.
+  const rest = rangeApply(ev, res.raw, g, simpleKernel(f, x.rangeMs, !ev.opts.leftOpen), true, perStep);
+  if (rest.length) {
+    const rawKeys = new Map(res.raw.series.map((s) => [s.labels, labelsKey(s.labels)]));
+    for (const s of rest)
+      out.push({
+        key: rawKeys.get(s.labels)!,
+        s: keepName ? s : { ...s, labels: dropMetricName(s.labels) },
+      });
+    out.sort((p, q) => (p.key < q.key ? -1 : p.key > q.key ? 1 : 0));
+  }
+  const series = out.map((o) => o.s);
+  return { kind: 'vector', series: keepName ? series : assertDistinctLabels(series) };
 }
 
 function simpleKernel(f: string, rangeMs: number, legacy: boolean): Kernel {

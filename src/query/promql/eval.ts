@@ -4,7 +4,7 @@
  */
 import { dropMetricName, isStaleNaN } from '../../model/labels.ts';
 import type { Matcher } from '../../model/matcher.ts';
-import type { Queryable, SeriesData } from '../../store/interface.ts';
+import type { Queryable, RangeFunction, RangeSelection, SeriesData } from '../../store/interface.ts';
 import type { AtModifier, Expr, MatrixSelector, SubqueryExpr, VectorSelector } from './ast.ts';
 import { Annotations, positionOf } from './annotations.ts';
 import { evalAggregate } from './eval.aggregate.ts';
@@ -43,6 +43,11 @@ export interface EvalOptions {
   readonly subqueryStepMs: number;
   /** The query text, for positions in errors and annotations. */
   readonly query: string;
+  /**
+   * Ask the storage for per-step results of range functions and selectors where it offers them
+   * (`Querier.selectRange`, `Querier.selectLast`) instead of reading every sample.
+   */
+  readonly pushdown: boolean;
 }
 
 /**
@@ -180,8 +185,26 @@ export class Evaluator {
     maxt: number,
     step: number,
   ): Promise<SeriesData[]> {
+    return this.fromStorage(() =>
+      this.q
+        .querier(mint, maxt)
+        .select(matchers, { step, signal: this.opts.signal, deadline: this.opts.deadline }),
+    );
+  }
+
+  /**
+   * A storage call, with the query's interruption checked around it: a read that fails because the query was
+   * cancelled or ran out of time (ClickHouse stops at the deadline) reports that, not a storage error.
+   */
+  private async fromStorage<T>(read: () => Promise<T>): Promise<T> {
     this.checkInterrupt();
-    const res = await this.q.querier(mint, maxt).select(matchers, { step, signal: this.opts.signal });
+    let res: T;
+    try {
+      res = await read();
+    } catch (err) {
+      this.checkInterrupt();
+      throw err;
+    }
     this.checkInterrupt();
     return res;
   }
@@ -198,6 +221,35 @@ export class Evaluator {
     const lookback = this.opts.lookbackMs - (this.opts.leftOpen ? 1 : 0);
     const first = (at ?? g.ts[0]!) - vs.offsetMs;
     const last = (at ?? g.ts[g.n - 1]!) - vs.offsetMs;
+    if (this.opts.pushdown) {
+      const querier = this.q.querier(first - lookback, last);
+      if (querier.selectLast) {
+        const res = await this.fromStorage(() =>
+          querier.selectLast!(vs.matchers, {
+            firstEnd: first,
+            step: at === undefined ? g.step : 0,
+            steps: g.n,
+            lookbackMs: lookback,
+            signal: this.opts.signal,
+            deadline: this.opts.deadline,
+          }),
+        );
+        if (res) {
+          let total = 0;
+          const out: StepSeries[] = [];
+          for (const s of res) {
+            for (let i = 0; i < g.n; i++) total += s.has[i]!;
+            out.push(
+              withTs
+                ? { labels: s.labels, vals: s.v, has: s.has, sampleTs: s.sampleT }
+                : { labels: s.labels, vals: s.v, has: s.has },
+            );
+          }
+          this.samples.total += total;
+          return { kind: 'vector', series: out };
+        }
+      }
+    }
     const data = await this.select(vs.matchers, first - lookback, last, g.step);
     const out: StepSeries[] = [];
     let total = 0;
@@ -227,6 +279,45 @@ export class Evaluator {
     }
     this.samples.total += total;
     return { kind: 'vector', series: out };
+  }
+
+  /**
+   * `fn(<matrix selector>)` computed by the storage at every step, or undefined when pushdown is off or the
+   * storage declines. Series the storage could not evaluate come back in `raw` as a range vector.
+   */
+  async pushdownRange(
+    fn: RangeFunction,
+    e: MatrixSelector,
+    g: Grid,
+  ): Promise<(Omit<RangeSelection, 'raw'> & { raw: MatrixValue }) | undefined> {
+    if (!this.opts.pushdown || g.n === 0) return undefined;
+    const vs = e.vector;
+    const at = this.atMs(vs.at);
+    const lowerOffset = this.opts.leftOpen ? 1 : 0;
+    const firstEnd = (at ?? g.ts[0]!) - vs.offsetMs;
+    const step = at === undefined ? g.step : 0;
+    const lastEnd = firstEnd + (at === undefined ? g.ts[g.n - 1]! - g.ts[0]! : 0);
+    const querier = this.q.querier(firstEnd - e.rangeMs + lowerOffset, lastEnd);
+    if (!querier.selectRange) return undefined;
+    const res = await this.fromStorage(() =>
+      querier.selectRange!(fn, vs.matchers, {
+        firstEnd,
+        step,
+        steps: g.n,
+        rangeMs: e.rangeMs,
+        leftOpen: this.opts.leftOpen,
+        signal: this.opts.signal,
+        deadline: this.opts.deadline,
+      }),
+    );
+    if (!res) return undefined;
+    const ends = new Float64Array(g.n);
+    for (let i = 0; i < g.n; i++) ends[i] = firstEnd + i * step;
+    return {
+      series: res.series,
+      samplesPerStep: res.samplesPerStep,
+      raw: { kind: 'matrix', series: res.raw.map(stripStale), rangeMs: e.rangeMs, lowerOffset, ends },
+    };
   }
 
   /** Range vector for a matrix selector or subquery: raw samples plus the window end of every step. */

@@ -23,6 +23,7 @@
 import { labelsKey, STALE_NAN, type Labels } from '../../model/labels.ts';
 import { parseDuration } from '../../model/duration.ts';
 import { MemoryStorage } from '../../store/memory.ts';
+import type { Queryable } from '../../store/interface.ts';
 import { Engine, type QueryResult } from './engine.ts';
 import { ParseError } from './errors.ts';
 import { formatValue } from './format.ts';
@@ -302,7 +303,7 @@ function sameValues(a: SampleValue[], b: SampleValue[]): boolean {
 /** Runs one eval command against a storage; throws an Error describing any mismatch. */
 export async function runEval(
   cmd: Extract<TestCommand, { kind: 'eval' }>,
-  storage: MemoryStorage,
+  storage: Queryable,
   engine: Engine,
 ): Promise<void> {
   let res: QueryResult;
@@ -400,25 +401,39 @@ export interface TestCase {
   run(): Promise<void>;
 }
 
-/** Turns a script into independent cases; each sees the series loaded before it since the last `clear`. */
-export function testCases(text: string, file = 'script', engine: Engine = new Engine()): TestCase[] {
+/** Builds the storage an eval runs against from the loads before it (a MemoryStorage by default). */
+export type StorageBuilder = (loads: readonly Extract<TestCommand, { kind: 'load' }>[]) => Promise<Queryable>;
+
+/**
+ * Turns a script into independent cases; each sees the series loaded before it since the last `clear`. Cases
+ * after the same loads share one storage, built on first use.
+ */
+export function testCases(
+  text: string,
+  file = 'script',
+  engine: Engine = new Engine(),
+  build: StorageBuilder = async (loads) => buildStorage(loads),
+): TestCase[] {
   const cmds = parseTestScript(text, file);
   const cases: TestCase[] = [];
   let loads: Extract<TestCommand, { kind: 'load' }>[] = [];
-  let storage: MemoryStorage | undefined;
+  /** The storage of the current snapshot of loads, built on first use. */
+  let shared: (() => Promise<Queryable>) | undefined;
   for (const c of cmds) {
     if (c.kind === 'clear') {
       loads = [];
-      storage = undefined;
+      shared = undefined;
     } else if (c.kind === 'load') {
       loads = [...loads, c];
-      storage = undefined;
+      shared = undefined;
     } else {
-      const snapshot = loads;
-      let st = storage;
-      const get = () => (st ??= buildStorage(snapshot));
-      storage = undefined;
-      cases.push({ name: `${file}:${c.line}`, run: () => runEval(c, get(), engine) });
+      if (!shared) {
+        const snapshot = loads;
+        let built: Promise<Queryable> | undefined;
+        shared = () => (built ??= build(snapshot));
+      }
+      const get = shared;
+      cases.push({ name: `${file}:${c.line}`, run: async () => runEval(c, await get(), engine) });
     }
   }
   return cases;

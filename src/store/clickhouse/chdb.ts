@@ -66,8 +66,12 @@ export class ChdbTransport implements SqlTransport {
     return out;
   }
 
-  async queryRowBinary(sql: string, signal?: AbortSignal): Promise<Uint8Array> {
-    return (await this.run(sql, 'RowBinary', signal)).bytes();
+  async queryRowBinary(
+    sql: string,
+    signal?: AbortSignal,
+    settings?: Record<string, string | number>,
+  ): Promise<Uint8Array> {
+    return (await this.run(sql + settingsClause(settings), 'RowBinary', signal)).bytes();
   }
 
   /**

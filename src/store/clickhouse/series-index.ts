@@ -17,6 +17,21 @@ export interface IndexedSeries {
   readonly labels: Labels;
   minT: number;
   maxT: number;
+  /** Samples written (duplicates and deleted ones included): with minT/maxT, an estimate of sample density. */
+  samples: number;
+  /**
+   * Earliest timestamp at or after which this series may hold samples written out of time order or twice
+   * (Infinity when every write was newer than the one before). Pushdown evaluates such series from raw samples,
+   * which are sorted and de-duplicated on read.
+   */
+  unorderedSince: number;
+  /** Newest timestamp handed to the writer so far (committed or queued). */
+  queuedMaxT: number;
+  /** Value of the newest non-stale sample handed to the writer, for the next sample's counter flags. */
+  lastValue: number;
+  hasLastValue: boolean;
+  /** Bumped whenever a commit of this series is queued; appenders check it was not bumped under them. */
+  version: number;
 }
 
 export class SeriesIndex {
@@ -109,6 +124,7 @@ export function indexedSeries(
   labels: Labels,
   minT: number,
   maxT: number,
+  samples = 0,
 ): IndexedSeries {
   return {
     id,
@@ -119,5 +135,11 @@ export function indexedSeries(
     labels,
     minT,
     maxT,
+    samples,
+    unorderedSince: Infinity,
+    queuedMaxT: maxT,
+    lastValue: 0,
+    hasLastValue: false,
+    version: 0,
   };
 }

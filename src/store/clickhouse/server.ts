@@ -54,9 +54,17 @@ export class ClickHouseServerTransport implements SqlTransport {
     }
   }
 
-  async queryRowBinary(sql: string, signal?: AbortSignal): Promise<Uint8Array> {
+  async queryRowBinary(
+    sql: string,
+    signal?: AbortSignal,
+    settings?: Record<string, string | number>,
+  ): Promise<Uint8Array> {
     try {
-      const res = await this.client.exec({ query: `${sql} FORMAT RowBinary`, abort_signal: signal });
+      const res = await this.client.exec({
+        query: `${sql} FORMAT RowBinary`,
+        abort_signal: signal,
+        clickhouse_settings: settings as never,
+      });
       return await collect(res.stream);
     } catch (err) {
       throw this.wrap('query', err);

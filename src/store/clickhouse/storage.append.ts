@@ -3,17 +3,27 @@
  * loops, so that under load many requests share one ClickHouse insert (large parts, few merges) and under
  * light load a commit is written at once (no timer adds latency). A commit resolves after its insert returns.
  */
-import { labelsKey, METRIC_NAME, type Labels } from '../../model/labels.ts';
+import { isStaleNaN, labelsKey, METRIC_NAME, type Labels } from '../../model/labels.ts';
 import { storageSeries, writeBatchSize, writeDuration, writeQueueSamples } from '../../self/metrics.ts';
 import { OverloadedError, StorageError, type Appender, type MetricMetadata } from '../interface.ts';
 import { seriesId } from '../../model/labels.ts';
+import { FLAG_CHANGED, FLAG_RESET } from './schema.ts';
 import { indexedSeries, type IndexedSeries, type SeriesIndex } from './series-index.ts';
+import type { RollupManager, StaleRange } from './rollups.ts';
 import type { SqlTransport } from './transport.ts';
 
 interface SeriesRef {
   readonly s: IndexedSeries;
   minT: number;
   maxT: number;
+  count: number;
+  /** Earliest sample appended at or before an earlier one of this appender (Infinity: none). */
+  unordered: number;
+  /** The series' previous non-stale value as this appender sees it, for the counter flags. */
+  prev: number;
+  hasPrev: boolean;
+  /** `s.version` when this appender read the series' previous value. */
+  version: number;
 }
 
 /**
@@ -22,10 +32,13 @@ interface SeriesRef {
  */
 const MAX_CONCURRENT_INSERTS = 2;
 
-/** Bytes of one RowBinary row: series_id UInt64, ts Int64, value Float64, little-endian. */
-const ROW_BYTES = 24;
+/**
+ * Bytes of one RowBinary row: series_id UInt64, ts Int64, value Float64, flags UInt8, reset_prev Float64,
+ * little-endian.
+ */
+const ROW_BYTES = 33;
 const TWO_32 = 4294967296;
-export const SAMPLE_STRUCTURE = 'series_id UInt64, ts Int64, value Float64';
+export const SAMPLE_STRUCTURE = 'series_id UInt64, ts Int64, value Float64, flags UInt8, reset_prev Float64';
 
 /**
  * Append-only buffer of binary sample rows in off-heap chunks. Fixed-width rows cost no formatting, create
@@ -37,7 +50,7 @@ class RowChunks {
   private dv = new DataView(this.cur.buffer, this.cur.byteOffset, this.cur.byteLength);
   private off = 0;
 
-  row(s: IndexedSeries, t: number, v: number): void {
+  row(s: IndexedSeries, t: number, v: number, flags: number, resetPrev: number): void {
     if (this.off + ROW_BYTES > this.cur.length) {
       this.chunks.push(this.cur);
       this.cur = Buffer.allocUnsafe(Math.min(this.cur.length * 2, ROW_BYTES * 65_536));
@@ -53,6 +66,8 @@ class RowChunks {
     dv.setUint32(o + 8, t - hi * TWO_32, true);
     dv.setInt32(o + 12, hi, true);
     dv.setFloat64(o + 16, v, true);
+    dv.setUint8(o + 24, flags);
+    dv.setFloat64(o + 25, resetPrev, true);
     this.off = o + ROW_BYTES;
   }
 
@@ -67,8 +82,12 @@ class RowChunks {
 interface PendingCommit {
   /** Binary rows for the samples table. */
   readonly rows: Buffer[];
+  /** Samples older than the rollups' closing time: their buckets must be recomputed. */
+  readonly late: StaleRange | undefined;
   readonly count: number;
   readonly refs: SeriesRef[];
+  /** Series this commit writes out of time order, and from which timestamp on. */
+  readonly unordered: [IndexedSeries, number][];
   readonly meta: [string, MetricMetadata][];
   resolve(): void;
   reject(err: Error): void;
@@ -83,6 +102,10 @@ export class GroupCommitWriter {
   /** Series created by appenders but not yet written; shared so concurrent appenders agree on one object. */
   private readonly unwritten = new Map<string, IndexedSeries>();
   private closed = false;
+  /** Marks of failed writes, recorded with the next write. */
+  private readonly lostMarks: [IndexedSeries, number][] = [];
+  /** Rollups to tell about samples written after their buckets were aggregated. */
+  rollups: RollupManager | undefined;
 
   constructor(
     private readonly sql: SqlTransport,
@@ -133,15 +156,41 @@ export class GroupCommitWriter {
           const s = this.byLabels.get(labels) ?? this.lookup(labels);
           ref = refs.get(s);
           if (!ref) {
-            ref = { s, minT: t, maxT: t };
+            ref = {
+              s,
+              minT: t,
+              maxT: t,
+              count: 0,
+              unordered: Infinity,
+              prev: s.lastValue,
+              hasPrev: s.hasLastValue,
+              version: s.version,
+            };
             refs.set(s, ref);
           }
           lastLabels = labels;
           lastRef = ref;
         }
+        if (ref.count > 0 && t <= ref.maxT && t < ref.unordered) ref.unordered = t;
         if (t < ref.minT) ref.minT = t;
         if (t > ref.maxT) ref.maxT = t;
-        rows!.row(ref.s, t, v);
+        ref.count++;
+        // Counter flags against the previous non-stale value (stale markers are no sample to a range function).
+        let flags = 0;
+        let resetPrev = 0;
+        if (!(v !== v && isStaleNaN(v))) {
+          if (ref.hasPrev) {
+            const p = ref.prev;
+            if (v < p) {
+              flags = FLAG_RESET;
+              resetPrev = p;
+            }
+            if (v !== p && !(v !== v && p !== p)) flags |= FLAG_CHANGED;
+          }
+          ref.prev = v;
+          ref.hasPrev = true;
+        }
+        rows!.row(ref.s, t, v, flags, resetPrev);
         count++;
       },
       appendMetadata: (metric, m) => {
@@ -177,8 +226,35 @@ export class GroupCommitWriter {
       return Promise.reject(
         new OverloadedError(`write queue is full (${this.queuedSamples} samples waiting); retry shortly`, 1),
       );
+    // Enqueueing is synchronous, so comparing with what was queued before orders concurrent commits too.
+    const unordered: [IndexedSeries, number][] = [];
+    const lateBefore = this.rollups?.lateBefore() ?? -Infinity;
+    const lateIds: bigint[] = [];
+    let lateFrom = Infinity;
+    let lateTo = -Infinity;
+    for (const r of refs) {
+      if (r.minT <= lateBefore) {
+        lateIds.push(r.s.id);
+        lateFrom = Math.min(lateFrom, r.minT);
+        lateTo = Math.max(lateTo, Math.min(r.maxT, lateBefore));
+      }
+      const s = r.s;
+      let since = r.unordered;
+      // Older than what was queued before, or flagged against a previous value that another commit has
+      // since replaced: the flags of this commit's first samples may be wrong.
+      if ((r.minT <= s.queuedMaxT || r.version !== s.version) && r.minT < since) since = r.minT;
+      if (r.maxT > s.queuedMaxT) s.queuedMaxT = r.maxT;
+      s.version++;
+      s.lastValue = r.prev;
+      s.hasLastValue = r.hasPrev;
+      if (since < s.unorderedSince) {
+        s.unorderedSince = since;
+        unordered.push([s, since]);
+      }
+    }
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ rows, count, refs, meta, resolve, reject });
+      const late = lateIds.length ? { ids: lateIds, from: lateFrom, to: lateTo } : undefined;
+      this.queue.push({ rows, late, count, refs, unordered, meta, resolve, reject });
       this.queuedSamples += count;
       writeQueueSamples.set(this.queuedSamples);
       if (this.loops < MAX_CONCURRENT_INSERTS) {
@@ -199,6 +275,14 @@ export class GroupCommitWriter {
         for (const c of batch) c.resolve();
       } catch (err) {
         const e = new StorageError(`storage write failed: ${(err as Error).message}`, { cause: err });
+        // Later commits were flagged against these samples, which are not stored: mark their series, and
+        // record the marks with the next write that succeeds.
+        for (const c of batch)
+          for (const r of c.refs)
+            if (r.minT < r.s.unorderedSince) {
+              r.s.unorderedSince = r.minT;
+              this.lostMarks.push([r.s, r.minT]);
+            }
         for (const c of batch) c.reject(e);
       } finally {
         this.queuedSamples -= n;
@@ -232,6 +316,24 @@ export class GroupCommitWriter {
       }
     if (metaRows.length)
       await this.sql.insertJSON(`${this.db}.metadata`, Buffer.from(metaRows.join('\n') + '\n'));
+    // Recorded before the samples: a crash in between leaves a mark too many, never one too few.
+    const lost = this.lostMarks.splice(0);
+    const marks = [...lost, ...batch.flatMap((c) => c.unordered)];
+    if (marks.length) {
+      try {
+        await this.sql.insertJSON(
+          `${this.db}.series_unordered`,
+          Buffer.from(
+            marks.map(([s, since]) => JSON.stringify({ series_id: s.idStr, since })).join('\n') + '\n',
+          ),
+        );
+      } catch (err) {
+        this.lostMarks.push(...lost);
+        throw err;
+      }
+    }
+    const late = batch.flatMap((c) => (c.late ? [c.late] : []));
+    if (late.length) await this.rollups?.record(late);
     // Backfill may span many days; one insert may then touch many daily partitions.
     const settings = { max_partitions_per_insert_block: 0 };
     const rows = batch.flatMap((c) => c.rows);
@@ -245,7 +347,9 @@ export class GroupCommitWriter {
       for (const r of c.refs) {
         if (r.minT < r.s.minT) r.s.minT = r.minT;
         if (r.maxT > r.s.maxT) r.s.maxT = r.maxT;
+        r.s.samples += r.count;
       }
+    if (late.length) this.rollups?.schedule();
     storageSeries.set(this.index.size);
     writeBatchSize.observe(n);
     writeDuration.observe((performance.now() - started) / 1000);

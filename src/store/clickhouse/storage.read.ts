@@ -4,9 +4,20 @@
  */
 import type { Matcher } from '../../model/matcher.ts';
 import type { Labels } from '../../model/labels.ts';
-import type { Querier, SelectHints, SeriesData } from '../interface.ts';
+import type {
+  LastSelectParams,
+  Querier,
+  RangeFunction,
+  RangeSelectParams,
+  RangeSelection,
+  SelectHints,
+  SeriesData,
+  StepValues,
+} from '../interface.ts';
 import type { IndexedSeries, SeriesIndex } from './series-index.ts';
-import type { SqlTransport } from './transport.ts';
+import type { RollupManager } from './rollups.ts';
+import { selectLast, selectRange, type PushdownContext } from './storage.pushdown.ts';
+import { deadlineSettings, TransportError, type SqlTransport } from './transport.ts';
 
 /** Series ids per sample query; larger selections are read in chunks to keep the SQL text bounded. */
 const MAX_IDS_IN_SQL = 20_000;
@@ -15,36 +26,97 @@ function byKey(a: IndexedSeries, b: IndexedSeries): number {
   return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
 }
 
+/** Thrown when a read is abandoned because its caller's signal fired. */
+export class ReadAbortedError extends TransportError {
+  override name = 'ReadAbortedError';
+}
+
+function checkAborted(signal?: AbortSignal): void {
+  if (signal?.aborted)
+    throw new ReadAbortedError('read abandoned: the query was cancelled', { cause: signal.reason });
+}
+
 export class ClickHouseQuerier implements Querier {
+  private readonly pushdown: PushdownContext;
+
   constructor(
     private readonly sql: SqlTransport,
     private readonly db: string,
     private readonly index: SeriesIndex,
     readonly mint: number,
     readonly maxt: number,
-  ) {}
+    minSamplesPerStep = 3,
+    rollups?: RollupManager,
+  ) {
+    this.pushdown = {
+      sql,
+      db,
+      index,
+      minSamplesPerStep,
+      rollups,
+      maxIds: MAX_IDS_IN_SQL,
+      readRaw: (series, lo, hi, signal, deadline) => this.read(series, lo, hi, signal, deadline),
+      checkAborted,
+    };
+  }
 
   async select(matchers: readonly Matcher[], hints?: SelectHints): Promise<SeriesData[]> {
     const hit = this.index.select(matchers, this.mint, this.maxt).sort(byKey);
     if (!hit.length) return [];
     if (hints?.labelsOnly)
       return hit.map((s) => ({ labels: s.labels, t: new Float64Array(0), v: new Float64Array(0) }));
+    return this.read(hit, this.mint, this.maxt, hints?.signal, hints?.deadline);
+  }
+
+  selectRange(
+    fn: RangeFunction,
+    matchers: readonly Matcher[],
+    params: RangeSelectParams,
+  ): Promise<RangeSelection | undefined> {
+    return selectRange(this.pushdown, fn, matchers, params);
+  }
+
+  selectLast(matchers: readonly Matcher[], params: LastSelectParams): Promise<StepValues[] | undefined> {
+    return selectLast(this.pushdown, matchers, params);
+  }
+
+  /** Samples of these series (ordered by labels) in `[mint, maxt]`, one query per chunk of series. */
+  private async read(
+    series: IndexedSeries[],
+    mint: number,
+    maxt: number,
+    signal?: AbortSignal,
+    deadline?: number,
+  ): Promise<SeriesData[]> {
     const out: SeriesData[] = [];
-    for (let i = 0; i < hit.length; i += MAX_IDS_IN_SQL) {
-      const part = hit.slice(i, i + MAX_IDS_IN_SQL);
-      await this.readInto(part, out, hints?.signal);
+    for (let i = 0; i < series.length; i += MAX_IDS_IN_SQL) {
+      checkAborted(signal);
+      await this.readInto(
+        series.slice(i, i + MAX_IDS_IN_SQL),
+        out,
+        Math.ceil(mint),
+        Math.floor(maxt),
+        signal,
+        deadline,
+      );
     }
     return out;
   }
 
-  private async readInto(part: IndexedSeries[], out: SeriesData[], signal?: AbortSignal): Promise<void> {
-    const mint = Math.ceil(this.mint);
-    const maxt = Math.floor(this.maxt);
+  private async readInto(
+    part: IndexedSeries[],
+    out: SeriesData[],
+    mint: number,
+    maxt: number,
+    signal?: AbortSignal,
+    deadline?: number,
+  ): Promise<void> {
     const bytes = await this.sql.queryRowBinary(
       `SELECT series_id, ts, value FROM ${this.db}.samples
        WHERE series_id IN (${part.map((s) => s.idStr).join(',')}) AND ts >= ${mint} AND ts <= ${maxt}
        ORDER BY series_id, ts`,
       signal,
+      deadlineSettings(deadline),
     );
     const rows = bytes.byteLength / 24;
     const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);

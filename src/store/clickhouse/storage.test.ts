@@ -6,7 +6,7 @@ import { storageSuite } from '../storage.cases.ts';
 import { ChdbTransport } from './chdb.ts';
 import { ClickHouseServerTransport } from './server.ts';
 import { ClickHouseStorage } from './storage.ts';
-import { migrate } from './schema.ts';
+import { MIGRATIONS, migrate } from './schema.ts';
 
 // chDB: one data folder per process, one fresh database per test.
 const dir = mkdtempSync(join(tmpdir(), 'vigil-chdb-'));
@@ -40,7 +40,7 @@ describe('chDB schema', () => {
     app.append({ __name__: 'persisted', a: 'b' }, Date.now(), 42);
     await app.commit();
     await s1.close();
-    expect(await migrate(chdb, db)).toBe(1);
+    expect(await migrate(chdb, db)).toBe(MIGRATIONS.at(-1)!.version);
     const s2 = await ClickHouseStorage.open(chdb, { database: db, retentionMs: 0 });
     const got = await s2
       .querier(Date.now() - 60_000, Date.now())

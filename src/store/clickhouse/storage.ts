@@ -10,11 +10,19 @@ import { labelsKey as keyOf } from '../../model/labels.ts';
 import { compileMatcher, matchesAll, type Matcher } from '../../model/matcher.ts';
 import { storageBytes, storageSeries } from '../../self/metrics.ts';
 import type { Appender, MetricMetadata, MetricType, Querier, Storage, StorageStats } from '../interface.ts';
-import { applyRetention, migrate } from './schema.ts';
+import { applyRetention, migrate, STALE_BITS_SQL } from './schema.ts';
 import { SeriesIndex, indexedSeries, type IndexedSeries } from './series-index.ts';
 import { sqlIdent, type SqlTransport } from './transport.ts';
 import { GroupCommitWriter } from './storage.append.ts';
 import { ClickHouseQuerier } from './storage.read.ts';
+import {
+  applyRollups,
+  DEFAULT_ROLLUP_TIMING,
+  readyRollups,
+  RollupManager,
+  type RollupSpec,
+  type RollupTiming,
+} from './rollups.ts';
 
 export interface ClickHouseStorageOptions {
   readonly database?: string;
@@ -22,6 +30,28 @@ export interface ClickHouseStorageOptions {
   readonly retentionMs?: number;
   /** Samples waiting to be written above which commits fail with OverloadedError. */
   readonly maxPendingSamples?: number;
+  /**
+   * Pushdown (`selectRange`, `selectLast`) is used when an estimated this many samples per series and step would
+   * otherwise be read (default 3); 0 pushes down whenever possible (tests).
+   */
+  readonly pushdownMinSamplesPerStep?: number;
+  /**
+   * Rollup resolutions and their retention (docs/storage.md). When given, tables are created and backfilled,
+   * re-retained or dropped at open to match; when left out, existing rollups are used as they are.
+   */
+  readonly rollups?: readonly RollupSpec[];
+  /** How often rollup views refresh and how late a sample may be to be aggregated by them (tests). */
+  readonly rollupTiming?: RollupTiming;
+  /** Progress messages of long start-up work (rollup backfill). */
+  readonly log?: (msg: string) => void;
+}
+
+/** A Float64 from ClickHouse JSON with quoted denormals ("nan", "inf", "-inf"). */
+function jsonFloat(x: number | string): number {
+  if (typeof x === 'number') return x;
+  if (x === 'inf' || x === '+inf') return Infinity;
+  if (x === '-inf') return -Infinity;
+  return Number(x);
 }
 
 export class ClickHouseStorage implements Storage {
@@ -29,12 +59,16 @@ export class ClickHouseStorage implements Storage {
   readonly index = new SeriesIndex();
   private readonly meta = new Map<string, MetricMetadata>();
   private readonly writer: GroupCommitWriter;
+  private readonly minSamplesPerStep: number;
+  /** Ready rollups and the repair of late samples. */
+  private rollups!: RollupManager;
 
   private constructor(
     readonly sql: SqlTransport,
     opts: ClickHouseStorageOptions,
   ) {
     this.db = sqlIdent(opts.database ?? 'vigil');
+    this.minSamplesPerStep = opts.pushdownMinSamplesPerStep ?? 3;
     this.writer = new GroupCommitWriter(
       sql,
       this.db,
@@ -49,6 +83,13 @@ export class ClickHouseStorage implements Storage {
     const s = new ClickHouseStorage(sql, opts);
     await migrate(sql, s.db);
     await applyRetention(sql, s.db, opts.retentionMs ?? 0);
+    const timing = opts.rollupTiming ?? DEFAULT_ROLLUP_TIMING;
+    const resolutions = opts.rollups
+      ? await applyRollups(sql, s.db, opts.rollups, timing, opts.log)
+      : await readyRollups(sql, s.db);
+    s.rollups = new RollupManager(sql, s.db, resolutions, timing, opts.log);
+    s.writer.rollups = s.rollups;
+    await s.rollups.open();
     await s.load();
     return s;
   }
@@ -57,22 +98,45 @@ export class ClickHouseStorage implements Storage {
     const series = await this.sql.queryRows<{ id: string; labels: Record<string, string> }>(
       `SELECT toString(series_id) AS id, any(labels) AS labels FROM ${this.db}.series GROUP BY series_id`,
     );
-    const spans = await this.sql.queryRows<{ id: string; mint: string; maxt: string }>(
-      `SELECT toString(series_id) AS id, min(ts) AS mint, max(ts) AS maxt FROM ${this.db}.samples GROUP BY series_id`,
+    // The newest non-stale value of each series seeds the counter flags of the next sample written.
+    const spans = await this.sql.queryRows<{
+      id: string;
+      mint: string;
+      maxt: string;
+      n: string;
+      last: number | string;
+      live: string;
+    }>(
+      `SELECT toString(series_id) AS id, min(ts) AS mint, max(ts) AS maxt, count() AS n,
+         argMaxIf(value, ts, reinterpretAsUInt64(value) != ${STALE_BITS_SQL}) AS last,
+         countIf(reinterpretAsUInt64(value) != ${STALE_BITS_SQL}) AS live
+       FROM ${this.db}.samples GROUP BY series_id
+       SETTINGS output_format_json_quote_denormals = 1`,
     );
     const span = new Map(spans.map((r) => [r.id, r]));
     for (const row of series) {
       const sp = span.get(row.id);
       const labels = Object.fromEntries(Object.entries(row.labels).sort(([a], [b]) => (a < b ? -1 : 1)));
-      this.index.add(
-        indexedSeries(
-          BigInt(row.id),
-          keyOf(labels),
-          labels,
-          sp ? Number(sp.mint) : Infinity,
-          sp ? Number(sp.maxt) : -Infinity,
-        ),
+      const s = indexedSeries(
+        BigInt(row.id),
+        keyOf(labels),
+        labels,
+        sp ? Number(sp.mint) : Infinity,
+        sp ? Number(sp.maxt) : -Infinity,
+        sp ? Number(sp.n) : 0,
       );
+      if (sp && Number(sp.live) > 0) {
+        s.lastValue = jsonFloat(sp.last);
+        s.hasLastValue = true;
+      }
+      this.index.add(s);
+    }
+    const unordered = await this.sql.queryRows<{ id: string; since: string }>(
+      `SELECT toString(series_id) AS id, min(since) AS since FROM ${this.db}.series_unordered GROUP BY series_id`,
+    );
+    for (const u of unordered) {
+      const s = this.index.getById(BigInt(u.id));
+      if (s) s.unorderedSince = Number(u.since);
     }
     const metas = await this.sql.queryRows<{ metric: string; type: string; help: string; unit: string }>(
       `SELECT metric, argMax(type, updated_at) AS type, argMax(help, updated_at) AS help,
@@ -88,7 +152,15 @@ export class ClickHouseStorage implements Storage {
   }
 
   querier(mint: number, maxt: number): Querier {
-    return new ClickHouseQuerier(this.sql, this.db, this.index, mint, maxt);
+    return new ClickHouseQuerier(
+      this.sql,
+      this.db,
+      this.index,
+      mint,
+      maxt,
+      this.minSamplesPerStep,
+      this.rollups,
+    );
   }
 
   async metadata(metric?: string, limit?: number): Promise<Map<string, MetricMetadata[]>> {
@@ -108,6 +180,25 @@ export class ClickHouseStorage implements Storage {
       if (compiled.some((ms) => matchesAll(ms, s.labels))) hit.push(s);
     if (!hit.length) return;
     await this.writer.flushed();
+    // Removing samples changes which sample precedes which: their successors' counter flags no longer hold.
+    const since = Math.max(Math.floor(mint), Number.MIN_SAFE_INTEGER);
+    const marked = hit.filter((s) => since < s.unorderedSince);
+    for (const s of marked) s.unorderedSince = since;
+    if (marked.length)
+      await this.sql.insertJSON(
+        `${this.db}.series_unordered`,
+        Buffer.from(marked.map((s) => JSON.stringify({ series_id: s.idStr, since })).join('\n') + '\n'),
+      );
+    // Bounds within the data, so that rollup buckets are computed from finite times.
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const s of hit) {
+      if (s.minT < lo) lo = s.minT;
+      if (s.maxT > hi) hi = s.maxT;
+    }
+    lo = Math.max(Math.floor(mint), lo);
+    hi = Math.min(Math.ceil(maxt), hi);
+    if (lo <= hi) await this.rollups.record([{ ids: hit.map((s) => s.id), from: lo, to: hi }]);
     for (let i = 0; i < hit.length; i += 10_000) {
       const ids = hit.slice(i, i + 10_000).map((s) => s.idStr);
       // Lightweight DELETE: rows are masked at once and physically removed by merges or clean_tombstones.
@@ -115,8 +206,9 @@ export class ClickHouseStorage implements Storage {
         `DELETE FROM ${this.db}.samples WHERE series_id IN (${ids.join(',')}) AND ts >= ${Math.floor(mint)} AND ts <= ${Math.ceil(maxt)}`,
       );
     }
-    const rows = await this.sql.queryRows<{ id: string; mint: string; maxt: string }>(
-      `SELECT toString(series_id) AS id, min(ts) AS mint, max(ts) AS maxt FROM ${this.db}.samples
+    this.rollups.schedule();
+    const rows = await this.sql.queryRows<{ id: string; mint: string; maxt: string; n: string }>(
+      `SELECT toString(series_id) AS id, min(ts) AS mint, max(ts) AS maxt, count() AS n FROM ${this.db}.samples
        WHERE series_id IN (${hit.map((s) => s.idStr).join(',')}) GROUP BY series_id`,
     );
     const left = new Map(rows.map((r) => [r.id, r]));
@@ -125,9 +217,11 @@ export class ClickHouseStorage implements Storage {
       if (r) {
         s.minT = Number(r.mint);
         s.maxT = Number(r.maxt);
+        s.samples = Number(r.n);
       } else {
         s.minT = Infinity;
         s.maxT = -Infinity;
+        s.samples = 0;
       }
     }
   }
@@ -158,7 +252,15 @@ export class ClickHouseStorage implements Storage {
     await this.sql.exec(`OPTIMIZE TABLE ${this.db}.samples FINAL`);
   }
 
+  /** Runs the rollup views now and waits until late samples are rolled up (tests, benchmarks). */
+  async settleRollups(): Promise<void> {
+    await this.writer.flushed();
+    await this.rollups.settled();
+    await this.rollups.refreshNow();
+  }
+
   async close(): Promise<void> {
     await this.writer.close();
+    await this.rollups.close();
   }
 }
