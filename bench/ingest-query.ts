@@ -23,6 +23,7 @@ import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import snappy from 'snappy';
 import { WriteRequest } from '../src/ingest/remotewrite/proto.ts';
+import { compareMatrices, VALUE_TOLERANCE, type Matrix } from './lib/compare.ts';
 import { Dataset } from './lib/dataset.ts';
 import { encodeLabels, encodeWriteRequest } from './lib/remote-write.ts';
 import {
@@ -348,11 +349,6 @@ function ranges(enc: Encoded): RangeDef[] {
   });
 }
 
-interface Matrix {
-  metric: Record<string, string>;
-  values: [number, string][];
-}
-
 interface QueryFigure {
   readonly ms: number;
   readonly series: number;
@@ -415,55 +411,6 @@ async function instantValue(sys: System, query: string, timeMs: number): Promise
     throw new Error(`${sys.name}: ${query}: ${body.error ?? r.body.slice(0, 200)}`);
   const v = body.data?.result[0]?.value[1];
   return v === undefined ? 0 : Number(v);
-}
-
-/** Relative difference above which two answers count as different rather than as rounding/extrapolation noise. */
-const VALUE_TOLERANCE = 1e-3;
-
-interface Comparison {
-  /** Differences worth a warning: missing series or points, values beyond VALUE_TOLERANCE. */
-  readonly problems?: string;
-  /** Largest relative difference of values at the same timestamp, and where. */
-  readonly maxRel: number;
-  readonly worst: string;
-}
-
-/** Compares two matrices by label set and timestamp. */
-function compareMatrices(a: Matrix[], b: Matrix[]): Comparison {
-  const key = (m: Record<string, string>) =>
-    JSON.stringify(Object.entries(m).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)));
-  const bByKey = new Map(b.map((m) => [key(m.metric), m]));
-  let missing = 0;
-  let pointsDiffer = 0;
-  let maxRel = 0;
-  let worst = '';
-  for (const m of a) {
-    const other = bByKey.get(key(m.metric));
-    if (!other) {
-      missing++;
-      continue;
-    }
-    const bv = new Map(other.values.map(([t, v]) => [t, v]));
-    if (bv.size !== m.values.length) pointsDiffer++;
-    for (const [t, v] of m.values) {
-      const w = bv.get(t);
-      if (w === undefined) continue;
-      const x = Number(v);
-      const y = Number(w);
-      if (Number.isNaN(x) && Number.isNaN(y)) continue;
-      const rel = Math.abs(x - y) / Math.max(Math.abs(x), Math.abs(y), 1e-9);
-      if (rel > maxRel || Number.isNaN(rel)) {
-        maxRel = Number.isNaN(rel) ? Infinity : rel;
-        worst = `${key(m.metric)} @${t}: ${v} vs ${w}`;
-      }
-    }
-  }
-  const problems: string[] = [];
-  if (missing) problems.push(`${missing} series without a counterpart`);
-  if (pointsDiffer) problems.push(`${pointsDiffer} series with a different number of points`);
-  if (maxRel > VALUE_TOLERANCE)
-    problems.push(`values differ up to ${(maxRel * 100).toPrecision(3)}% (${worst})`);
-  return { problems: problems.length ? problems.join('; ') : undefined, maxRel, worst };
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -3,7 +3,8 @@
  *
  *   npx tsx bench/query.ts [--days 30] [--history-interval 300] [--recent-hours 24] [--interval 15]
  *                          [--runs 9] [--seed 42] [--out docs/benchmarks.md] [--systems vigil,prometheus]
- *                          [--baseline] [--baseline-runs 3] [--keep]
+ *                          [--baseline] [--baseline-runs 3] [--keep] [--head-window 2h]
+ *                          [--vigil-data <dir> --now <ms>]
  *
  * 1. Builds one seeded dataset (~10k series of a multi-service pipeline): the last `--recent-hours` at
  *    `--interval` seconds, and before that, back to `--days`, a coarser history at `--history-interval`.
@@ -17,6 +18,10 @@
  *    `query.pushdown: false` (every sample read and evaluated in JS, as before pushdown and rollups).
  * 4. Prints the figures and writes them into a section of --out ("-" to skip).
  *
+ * `--head-window` is Vigil's `storage.head_window` (recent samples held in memory; 0 for none).
+ * `--vigil-data` reuses the Vigil data folder of an earlier run kept with `--keep` (its `vigil-data` folder),
+ * with that run's `--now` (printed as "ending ..."), instead of loading the dataset again.
+ *
  * A benchmark, not a test: it prints figures and asserts nothing about them.
  */
 import { spawn } from 'node:child_process';
@@ -27,6 +32,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import snappy from 'snappy';
+import { compareMatrices, type Matrix } from './lib/compare.ts';
 import { Dataset } from './lib/dataset.ts';
 import { scheduleTimes, type TimeSegment } from './lib/load-vigil.ts';
 import { encodeLabels, encodeWriteRequest } from './lib/remote-write.ts';
@@ -67,6 +73,9 @@ const { values: argv } = parseArgs({
     baseline: { type: 'boolean', default: false },
     'baseline-runs': { type: 'string', default: '3' },
     keep: { type: 'boolean', default: false },
+    'head-window': { type: 'string', default: '2h' },
+    'vigil-data': { type: 'string' },
+    now: { type: 'string' },
   },
   strict: true,
 });
@@ -113,12 +122,33 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
 
 const log = (msg: string) => process.stdout.write(`${msg}\n`);
 const HOUR = 3_600_000;
+/** Vigil's rollups in this benchmark (rollups are off by default): in its configuration and for the loader. */
+const ROLLUPS = ['5m, retention: 90d', '1h, retention: 2y'];
+const ROLLUP_SPECS = [
+  { resolutionMs: 300_000, retentionMs: 90 * 86_400_000 },
+  { resolutionMs: HOUR, retentionMs: 730 * 86_400_000 },
+];
 
 // ---------------------------------------------------------------------------------------------------
 // Data
 
 /** The query "now": a whole hour, so that every range below starts and ends on its step. */
-const NOW = Math.floor(Date.now() / HOUR) * HOUR;
+const NOW = argv.now !== undefined ? positive('now', argv.now) : Math.floor(Date.now() / HOUR) * HOUR;
+if (NOW % HOUR !== 0) {
+  process.stderr.write(`--now must be a whole hour in milliseconds, got ${argv.now}\n`);
+  process.exit(2);
+}
+if (argv['vigil-data'] !== undefined && argv.now === undefined) {
+  process.stderr.write('--vigil-data needs the --now of the run that loaded it\n');
+  process.exit(2);
+}
+const HEAD_WINDOW = argv['head-window'];
+if (!/^(0|\d+[smhd])$/.test(HEAD_WINDOW)) {
+  process.stderr.write(
+    `--head-window must be a duration like 2h, or 0, got ${JSON.stringify(HEAD_WINDOW)}\n`,
+  );
+  process.exit(2);
+}
 /** Samples sit 7.5 s before the 15 s grid points (and the 5 min ones of the history). */
 const OFFSET_MS = 7_500;
 
@@ -172,11 +202,6 @@ const RANGES: RangeDef[] = [
   { label: '30d', spanMs: 30 * 24 * HOUR, stepS: 6 * 3600, window: '6h' },
 ].filter((r) => r.spanMs <= DAYS * 24 * HOUR);
 
-interface Matrix {
-  metric: Record<string, string>;
-  values: [number, string][];
-}
-
 interface Timing {
   readonly median: number;
   readonly p95: number;
@@ -222,39 +247,6 @@ async function timeQuery(sys: System, query: string, r: RangeDef, runs: number):
   };
 }
 
-/** Largest relative difference between two answers, and whether their series and points agree. */
-function compare(a: Matrix[], b: Matrix[]): { problems?: string; maxRel: number } {
-  const k = (m: Record<string, string>) =>
-    JSON.stringify(Object.entries(m).sort(([x], [y]) => (x < y ? -1 : 1)));
-  const other = new Map(b.map((m) => [k(m.metric), m]));
-  let maxRel = 0;
-  let missing = 0;
-  let points = 0;
-  for (const m of a) {
-    const o = other.get(k(m.metric));
-    if (!o) {
-      missing++;
-      continue;
-    }
-    const ov = new Map(o.values.map(([t, v]) => [t, v]));
-    if (ov.size !== m.values.length) points++;
-    for (const [t, v] of m.values) {
-      const w = ov.get(t);
-      if (w === undefined) continue;
-      const x = Number(v);
-      const y = Number(w);
-      if (Number.isNaN(x) && Number.isNaN(y)) continue;
-      const rel = Math.abs(x - y) / Math.max(Math.abs(x), Math.abs(y), 1e-12);
-      maxRel = Math.max(maxRel, Number.isNaN(rel) ? Infinity : rel);
-    }
-  }
-  const problems: string[] = [];
-  if (missing || a.length !== b.length) problems.push(`${a.length} vs ${b.length} series`);
-  if (points) problems.push(`${points} series with a different number of points`);
-  if (maxRel > 1e-3) problems.push(`values differ up to ${(maxRel * 100).toPrecision(3)}%`);
-  return { problems: problems.length ? problems.join('; ') : undefined, maxRel };
-}
-
 // ---------------------------------------------------------------------------------------------------
 // Systems
 
@@ -290,8 +282,8 @@ async function runQueries(
   return timings;
 }
 
-/** Runs the child that writes the dataset into a Vigil data folder. */
-function loadVigil(dataDir: string): Promise<number> {
+/** Runs the child that writes the dataset into a Vigil data folder and backfills the rollups. */
+function loadVigil(dataDir: string): Promise<{ seconds: number; rollupSeconds: number }> {
   return new Promise((res, rej) => {
     const child = spawn(
       process.execPath,
@@ -299,7 +291,7 @@ function loadVigil(dataDir: string): Promise<number> {
         '--import',
         'tsx',
         join(REPO, 'bench/lib/load-vigil.ts'),
-        JSON.stringify({ dataDir, seed: SEED, times: SEGMENTS }),
+        JSON.stringify({ dataDir, seed: SEED, times: SEGMENTS, rollups: ROLLUP_SPECS }),
       ],
       { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'] },
     );
@@ -312,7 +304,7 @@ function loadVigil(dataDir: string): Promise<number> {
     });
     child.on('exit', (code) => {
       if (code !== 0) rej(new Error(`loading Vigil's data failed (exit code ${code})`));
-      else res((JSON.parse(last) as { seconds: number }).seconds);
+      else res(JSON.parse(last) as { seconds: number; rollupSeconds: number });
     });
   });
 }
@@ -324,7 +316,8 @@ async function runVigil(dataDir: string, baseline: boolean, loadSeconds: number)
   const t0 = performance.now();
   const sys = await startVigil(
     { dir, repoRoot: REPO, log },
-    `storage:\n  retention: ${DAYS + 10}d\n${baseline ? 'query:\n  pushdown: false\n' : ''}`,
+    `storage:\n  retention: ${DAYS + 10}d\n${HEAD_WINDOW === '0' ? '' : `  head_window: ${HEAD_WINDOW}\n`}  rollups:\n${ROLLUPS.map((r) => `    - {resolution: ${r}}\n`).join('')}` +
+      (baseline ? 'query:\n  pushdown: false\n' : ''),
     { dataDir, readyTimeoutMs: 1_800_000 },
   );
   const startSeconds = (performance.now() - t0) / 1000;
@@ -443,6 +436,9 @@ async function runPrometheus(): Promise<Run | undefined> {
 // ---------------------------------------------------------------------------------------------------
 // Main
 
+/** How long backfilling and merging Vigil's rollups took after loading. */
+let rollupSeconds = 0;
+
 async function main(): Promise<void> {
   const machine = describeMachine();
   const date = new Date().toISOString();
@@ -458,14 +454,18 @@ async function main(): Promise<void> {
 
   const runs: Run[] = [];
   if (SYSTEMS.includes('vigil')) {
-    const dataDir = join(TMP, 'vigil-data');
-    log('\nVigil: writing the dataset through its storage');
-    const loadSeconds = await loadVigil(dataDir);
+    const reuse = argv['vigil-data'];
+    const dataDir = reuse ? resolve(reuse) : join(TMP, 'vigil-data');
+    if (reuse) log(`\nVigil: reusing the data folder ${dataDir}`);
+    else log('\nVigil: writing the dataset through its storage');
+    const load = reuse ? { seconds: NaN, rollupSeconds: NaN } : await loadVigil(dataDir);
+    rollupSeconds = load.rollupSeconds;
     log(
-      `  Vigil: loaded ${num(SAMPLES)} samples in ${loadSeconds.toFixed(0)} s (including generating them and OPTIMIZE)`,
+      `  Vigil: loaded ${num(SAMPLES)} samples in ${load.seconds.toFixed(0)} s (including generating them and OPTIMIZE); ` +
+        `rollups backfilled and merged in ${load.rollupSeconds.toFixed(0)} s`,
     );
-    runs.push(await runVigil(dataDir, false, loadSeconds));
-    if (argv.baseline) runs.push(await runVigil(dataDir, true, loadSeconds));
+    runs.push(await runVigil(dataDir, false, load.seconds));
+    if (argv.baseline) runs.push(await runVigil(dataDir, true, load.seconds));
   }
   if (SYSTEMS.includes('prometheus')) {
     const p = await runPrometheus();
@@ -505,7 +505,7 @@ async function main(): Promise<void> {
         total++;
         if (fv.median <= fp.median) atOrBelow++;
         else slower.push(`\`${q}\` over ${r.label} (${ratio(fv.median, fp.median)})`);
-        const c = compare(fv.result, fp.result);
+        const c = compareMatrices(fv.result, fp.result);
         if (c.problems) notes.push(`Vigil vs Prometheus, \`${q}\` over ${r.label}: ${c.problems}`);
       }
       for (const t of ts) if (t?.error) notes.push(`\`${q}\` over ${r.label}: ${t.error}`);
@@ -520,7 +520,10 @@ async function main(): Promise<void> {
   const geoLines = RANGES.map(
     (r) =>
       `${r.label}: ` +
-      runs.map((run) => `${run.name} ${geo(run, r.label).toFixed(1)} ms`).join(', ') +
+      runs
+        .filter((run) => Number.isFinite(geo(run, r.label)))
+        .map((run) => `${run.name} ${geo(run, r.label).toFixed(1)} ms`)
+        .join(', ') +
       (vigil && prom ? ` (Vigil/Prometheus ${ratio(geo(vigil, r.label), geo(prom, r.label))})` : ''),
   );
   const summary =
@@ -532,7 +535,7 @@ async function main(): Promise<void> {
     (r) =>
       `${r.name} ${r.version}: data loaded in ${r.loadSeconds.toFixed(0)} s` +
       (r.name.startsWith('Vigil')
-        ? ` through its storage, started in ${r.startSeconds.toFixed(0)} s (rollup backfill included on first start)`
+        ? ` through its storage (rollups backfilled and merged afterwards in ${rollupSeconds.toFixed(0)} s), started in ${r.startSeconds.toFixed(0)} s`
         : ' over remote-write') +
       `; peak RSS ${bytes(r.peakRss)}; load average before queries ${r.loadBefore.toFixed(2)}.`,
   );
@@ -559,13 +562,16 @@ async function main(): Promise<void> {
       'Each system ran alone on loopback, one after the other; other work on the machine shows in the load averages below.',
     '',
     `Dataset: ${datasetLine}. Vigil's data was written through its own storage (appender and tables as in a running Vigil, then ` +
-      '`OPTIMIZE`), then Vigil was started on it with its default rollups (5 m and 1 h), which it backfilled at start; ' +
+      '`OPTIMIZE`), its rollups of 5 m and 1 h backfilled and merged, then Vigil was started on it with the same `storage.rollups`; ' +
       'Prometheus received the same samples over remote-write in time order. Samples sit 7.5 s off the 15 s grid, so no window ' +
       'bound falls on a sample and Prometheus 2.42 (closed windows) and Vigil (Prometheus 3 windows) select the same samples.',
     '',
     `Queries: ten dashboard panels over each range, sent as Grafana sends them (start and end aligned to the step), with \`$w\` the ` +
       `window of the range (${RANGES.map((r) => `${r.label}: ${r.window}`).join(', ')}); one warm-up, then ${RUNS} timed runs; ` +
       'median and p95 (nearest rank) in milliseconds, measured by the client.' +
+      (HEAD_WINDOW === '0'
+        ? ' Vigil ran without a head (`storage.head_window: 0`).'
+        : ` Vigil ran with \`storage.head_window: ${HEAD_WINDOW}\` (recent samples held in memory).`) +
       (argv.baseline
         ? ` "Vigil (no pushdown)" is the same Vigil with \`query.pushdown: false\`: every sample read and evaluated in JS, as before pushdown and rollups (${BASELINE_RUNS} timed runs, ranges up to 7 d).`
         : ''),

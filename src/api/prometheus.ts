@@ -3,7 +3,8 @@
  * response shapes and error codes, so Grafana's Prometheus data source, promtool and scripts work unchanged.
  */
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import type { Matcher } from '../model/matcher.ts';
+import { InvalidMatcherError, type Matcher } from '../model/matcher.ts';
+import type { ExemplarQueryable } from '../store/exemplars.ts';
 import type { Storage } from '../store/interface.ts';
 import { queryDuration } from '../self/metrics.ts';
 import {
@@ -13,6 +14,7 @@ import {
   QueryTimeoutError,
   TooManySamplesError,
   astToJson,
+  formatValue,
   parse,
   prettyExpr,
   type Engine,
@@ -44,6 +46,46 @@ export interface PrometheusApiDeps {
   /** Active scrape targets in Prometheus's /api/v1/targets shape. */
   readonly targets?: () => unknown[];
   readonly queryTimeoutMs: number;
+  /** Exemplar storage for /api/v1/query_exemplars; without it every query has none. */
+  readonly exemplars?: ExemplarQueryable;
+}
+
+/** Most exemplars one query_exemplars answer holds (the newest are kept, with a warning). */
+const MAX_EXEMPLARS = 100_000;
+
+/** The matchers of every vector selector in an expression, as Prometheus' query_exemplars selects series. */
+export function exemplarSelectors(expr: Expr): Matcher[][] {
+  const out: Matcher[][] = [];
+  const stack: Expr[] = [expr];
+  while (stack.length) {
+    const e = stack.pop()!;
+    switch (e.type) {
+      case 'VectorSelector':
+        out.push([...e.matchers]);
+        break;
+      case 'MatrixSelector':
+        out.push([...e.vector.matchers]);
+        break;
+      case 'SubqueryExpr':
+      case 'ParenExpr':
+      case 'UnaryExpr':
+        stack.push(e.expr);
+        break;
+      case 'BinaryExpr':
+        stack.push(e.rhs, e.lhs);
+        break;
+      case 'AggregateExpr':
+        if (e.param) stack.push(e.param);
+        stack.push(e.expr);
+        break;
+      case 'Call':
+        for (let i = e.args.length - 1; i >= 0; i--) stack.push(e.args[i]!);
+        break;
+      default:
+        break;
+    }
+  }
+  return out;
 }
 
 /** Prometheus limits a range query to 11,000 points per series. */
@@ -240,13 +282,37 @@ export function prometheusApi(deps: PrometheusApiDeps): FastifyPluginAsync {
       handle(async (p, _req, reply) => success(reply, astToJson(queryParam(p)))),
     );
 
-    // Vigil stores no exemplars yet: a valid query has none; an invalid one is refused as Prometheus does.
+    // Exemplars of the series the query's vector selectors match, in Prometheus' shape.
     both(
       '/api/v1/query_exemplars',
       handle(async (p, _req, reply) => {
-        queryParam(p);
-        range(p);
-        return success(reply, []);
+        const expr = queryParam(p);
+        const { start, end } = range(p);
+        const selectors = exemplarSelectors(expr);
+        if (!deps.exemplars || !selectors.length) return success(reply, []);
+        let res;
+        try {
+          res = await deps.exemplars.select(start, end, selectors, {
+            limit: MAX_EXEMPLARS,
+            signal: querySignal(reply, queryTimeout(p, deps.queryTimeoutMs)),
+          });
+        } catch (err) {
+          if (err instanceof InvalidMatcherError)
+            throw new ApiError('bad_data', `invalid parameter "query": ${err.message}`, { cause: err });
+          throw err;
+        }
+        const data = res.series.map((s) => ({
+          seriesLabels: s.seriesLabels,
+          exemplars: s.exemplars.map((e) => ({
+            labels: e.labels,
+            value: formatValue(e.value),
+            timestamp: e.t / 1000,
+          })),
+        }));
+        const warnings = res.truncated
+          ? [`exemplars truncated to the newest ${MAX_EXEMPLARS}; narrow the query or the time range`]
+          : undefined;
+        return success(reply, data, warnings);
       }),
     );
     const limitOf = (p: Params) => {

@@ -4,6 +4,7 @@
  * storage once and hands the wrapped one to every writer (push ingestion, scraping, the host collector).
  */
 import type { Appender, Storage } from '../store/interface.ts';
+import { wrapAppenders } from '../store/wrap.ts';
 
 /** Subscription to commit notifications; what a reader needs. */
 export interface CommitNotifier {
@@ -52,15 +53,7 @@ export class CommitSignal implements CommitNotifier {
 
   /** `storage` unchanged, except that its appenders raise this signal after a commit with samples. */
   wrap(storage: Storage): Storage {
-    return {
-      appender: () => this.wrapAppender(storage.appender()),
-      querier: (mint, maxt) => storage.querier(mint, maxt),
-      metadata: (metric, limit) => storage.metadata(metric, limit),
-      deleteSeries: (sets, mint, maxt) => storage.deleteSeries(sets, mint, maxt),
-      cleanTombstones: () => storage.cleanTombstones(),
-      stats: () => storage.stats(),
-      close: () => storage.close(),
-    };
+    return wrapAppenders(storage, (inner) => this.wrapAppender(inner));
   }
 
   private wrapAppender(inner: Appender): Appender {

@@ -3,6 +3,7 @@
  * wrong and where, so the sender can fix it; callers decide whether one bad series rejects the request.
  */
 import { METRIC_NAME, isValidLabelName, isValidMetricName } from '../model/labels.ts';
+import { MAX_EXEMPLAR_LABEL_CHARS } from '../store/exemplars.ts';
 
 export interface IngestLimits {
   /** Samples with a timestamp further than this ahead of now are rejected (ms). */
@@ -103,4 +104,48 @@ export function validateTimestamp(
       `${where}: timestamp ${new Date(t).toISOString()} is more than ${limits.maxFutureMs / 1000}s in the future`,
       'too_far_in_future',
     );
+}
+
+/** Outcome of checking an exemplar's labels: the labels, or why they cannot be kept. */
+export type ExemplarLabelsCheck =
+  | { readonly ok: true; readonly labels: Record<string, string> }
+  | { readonly ok: false; readonly reason: 'invalid_exemplar' | 'labels_too_long'; readonly message: string };
+
+/**
+ * Checks exemplar labels as sent (remote-write, OpenMetrics): valid label names, no name twice, and at most
+ * 128 characters of names and values together (code points, as OpenMetrics counts them). Empty values are
+ * left out, as for series labels.
+ */
+export function checkExemplarLabels(
+  pairs: readonly (readonly [string, string])[],
+  where: string,
+): ExemplarLabelsCheck {
+  const labels: Record<string, string> = {};
+  const seen = new Set<string>();
+  let chars = 0;
+  for (const [name, value] of pairs) {
+    if (!isValidLabelName(name))
+      return {
+        ok: false,
+        reason: 'invalid_exemplar',
+        message: `${where}: invalid exemplar label name ${JSON.stringify(name)}: must match [a-zA-Z_][a-zA-Z0-9_]*`,
+      };
+    if (seen.has(name))
+      return {
+        ok: false,
+        reason: 'invalid_exemplar',
+        message: `${where}: duplicate exemplar label name ${JSON.stringify(name)}`,
+      };
+    seen.add(name);
+    for (const _ of name) chars++;
+    for (const _ of value) chars++;
+    if (value !== '') labels[name] = value;
+  }
+  if (chars > MAX_EXEMPLAR_LABEL_CHARS)
+    return {
+      ok: false,
+      reason: 'labels_too_long',
+      message: `${where}: exemplar labels have ${chars} characters, more than the limit of ${MAX_EXEMPLAR_LABEL_CHARS}`,
+    };
+  return { ok: true, labels };
 }

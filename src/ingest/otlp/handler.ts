@@ -18,7 +18,9 @@ import {
   mediaType,
   rawBody,
   sendRetryable,
+  storeExemplars,
   storeParsed,
+  summarizeExemplarDrops,
   summarizeErrors,
   type IngestDeps,
 } from '../http.ts';
@@ -144,10 +146,18 @@ export function otlpHttpPlugin(deps: IngestDeps): FastifyPluginAsync {
       }
 
       const rejected = countRejected(PROTOCOL, parsed.errors);
-      const errorMessage = parsed.errors.length ? summarizeErrors(parsed.errors, ERRORS_SHOWN, '; ') : '';
+      const ex = await storeExemplars(deps.exemplars, parsed.exemplars, parsed.exemplarDrops, PROTOCOL);
+      if (ex.error) req.log.warn(`OTLP metrics: ${ex.error}`);
+      // Exemplars left out are a warning: partialSuccess with 0 rejected points, as the OTLP spec allows.
+      const errorMessage = [
+        parsed.errors.length ? summarizeErrors(parsed.errors, ERRORS_SHOWN, '; ') : '',
+        summarizeExemplarDrops(parsed.exemplarDrops, ERRORS_SHOWN),
+      ]
+        .filter(Boolean)
+        .join('; ');
       reply.code(200);
       if (encoding === 'protobuf') {
-        const body = parsed.errors.length
+        const body = errorMessage
           ? ExportMetricsServiceResponse.create({
               partialSuccess: { rejectedDataPoints: rejected, errorMessage },
             })
@@ -160,9 +170,7 @@ export function otlpHttpPlugin(deps: IngestDeps): FastifyPluginAsync {
         .type('application/json')
         .send(
           JSON.stringify(
-            parsed.errors.length
-              ? { partialSuccess: { rejectedDataPoints: String(rejected), errorMessage } }
-              : {},
+            errorMessage ? { partialSuccess: { rejectedDataPoints: String(rejected), errorMessage } } : {},
           ),
         );
     });

@@ -8,8 +8,10 @@
  */
 import { labelsKey, METRIC_NAME, STALE_NAN } from '../../model/labels.ts';
 import type { MetricType } from '../../store/interface.ts';
+import { MAX_EXEMPLAR_LABEL_CHARS, type ExemplarRecord } from '../../store/exemplars.ts';
 import {
   MalformedRequestError,
+  type ExemplarDrop,
   type IngestRejectReason,
   type ParsedMetadata,
   type ParsedSeries,
@@ -107,7 +109,9 @@ export function translateOtlpMetrics(req: DecodedOtlpRequest, opts: OtlpParseOpt
   const w = new Walker(req.encoding === 'protobuf', opts);
   const rms = list(req.message.resourceMetrics, 'resourceMetrics');
   for (let i = 0; i < rms.length; i++) w.resource(rms[i], `resourceMetrics[${i}]`);
-  return { series: w.series, metadata: [...w.metadata.values()], errors: w.errors };
+  const out: ParseResult = { series: w.series, metadata: [...w.metadata.values()], errors: w.errors };
+  if (w.exemplars.length === 0 && w.exemplarDrops.length === 0) return out;
+  return { ...out, exemplars: w.exemplars, exemplarDrops: w.exemplarDrops };
 }
 
 interface ResourceCtx {
@@ -130,6 +134,8 @@ class Walker {
   readonly series: ParsedSeries[] = [];
   readonly metadata = new Map<string, ParsedMetadata>();
   readonly errors: ParseError[] = [];
+  readonly exemplars: ExemplarRecord[] = [];
+  readonly exemplarDrops: ExemplarDrop[] = [];
 
   constructor(
     private readonly proto: boolean,
@@ -318,6 +324,7 @@ class Walker {
       }
       this.emit(labels, t, v);
       this.seen(pc, t);
+      if (!stale && hasItems(pt.exemplars)) this.pointExemplars(pt, where, t, () => labels);
     });
   }
 
@@ -383,6 +390,7 @@ class Walker {
       }
       this.emitHistogram(labels, t, bounds, cumulative, count, sum, hasSum, false);
       this.seen(pc, t);
+      if (hasItems(pt.exemplars)) this.pointExemplars(pt, where, t, (v) => bucketSeries(labels, bounds, v));
     });
   }
 
@@ -438,6 +446,8 @@ class Walker {
           false,
         );
       this.seen(pc, t);
+      if (!stale && hasItems(pt.exemplars))
+        this.pointExemplars(pt, where, t, (v) => bucketSeries(labels, conv.bounds, v));
     });
   }
 
@@ -495,6 +505,119 @@ class Walker {
     this.emit({ ...labels, [METRIC_NAME]: bucketName, le: '+Inf' }, t, count);
     if (hasSum) this.emit({ ...labels, [METRIC_NAME]: name + '_sum' }, t, sum);
     this.emit({ ...labels, [METRIC_NAME]: name + '_count' }, t, count);
+  }
+
+  /**
+   * Keeps the exemplars of one data point, after the Prometheus OTLP receiver: labels `trace_id` and `span_id`
+   * in hex plus the filtered attributes (left out, ids kept, when they would pass the 128-character limit).
+   * `seriesOf` picks the series for an exemplar value (the `_bucket` series for histograms). A bad exemplar is
+   * skipped and counted, never failing its point or the request.
+   */
+  private pointExemplars(
+    pt: Msg,
+    where: string,
+    pointT: number,
+    seriesOf: (value: number) => Record<string, string> | undefined,
+  ): void {
+    const list0 = pt.exemplars as unknown;
+    if (!Array.isArray(list0)) {
+      this.dropExemplar(`${where}.exemplars: expected an array, got ${describe(list0)}`, 'invalid_exemplar');
+      return;
+    }
+    for (let i = 0; i < list0.length; i++) {
+      const ew = `${where}.exemplars[${i}]`;
+      try {
+        this.exemplar(list0[i], ew, pointT, seriesOf);
+      } catch (err) {
+        if (!(err instanceof MalformedRequestError || err instanceof InvalidSampleError)) throw err;
+        this.dropExemplar(
+          err.message,
+          err instanceof InvalidSampleError && err.reason === 'too_far_in_future'
+            ? 'too_far_in_future'
+            : 'invalid_exemplar',
+        );
+      }
+    }
+  }
+
+  private exemplar(
+    e0: unknown,
+    ew: string,
+    pointT: number,
+    seriesOf: (value: number) => Record<string, string> | undefined,
+  ): void {
+    const e = msg(e0, ew);
+    if (!e) return this.dropExemplar(`${ew}: exemplar is null`, 'invalid_exemplar');
+    const which = this.proto
+      ? (e.value as string | undefined)
+      : e.asDouble !== undefined && e.asDouble !== null
+        ? 'asDouble'
+        : e.asInt !== undefined && e.asInt !== null
+          ? 'asInt'
+          : undefined;
+    let value: number;
+    if (which === 'asDouble') value = dbl(e.asDouble, `${ew}.asDouble`);
+    else if (which === 'asInt') value = int64(e.asInt, `${ew}.asInt`);
+    else return this.dropExemplar(`${ew}: exemplar has neither asDouble nor asInt`, 'invalid_exemplar');
+    // An exemplar without its own time was taken at the point's time at the latest.
+    const own = nanosToMs(e.timeUnixNano, `${ew}.timeUnixNano`);
+    const t = own === 0 ? pointT : own;
+    validateTimestamp(t, ew, this.opts.now, this.opts.limits);
+    const labels: Record<string, string> = {};
+    let chars = 0;
+    const traceId = this.idHex(e.traceId, 16, `${ew}.traceId`);
+    if (traceId) {
+      labels.trace_id = traceId;
+      chars += 8 + traceId.length;
+    }
+    const spanId = this.idHex(e.spanId, 8, `${ew}.spanId`);
+    if (spanId) {
+      labels.span_id = spanId;
+      chars += 7 + spanId.length;
+    }
+    const attrs = this.attributes(e.filteredAttributes, `${ew}.filteredAttributes`);
+    let attrChars = 0;
+    for (const [k, v] of attrs) attrChars += codePoints(k) + codePoints(v);
+    if (attrs.length && chars + attrChars > MAX_EXEMPLAR_LABEL_CHARS)
+      this.dropExemplar(
+        `${ew}: filtered attributes left out: with the trace and span ids they have ${chars + attrChars} characters, more than ${MAX_EXEMPLAR_LABEL_CHARS}`,
+        'attributes_too_long',
+      );
+    else
+      for (const [k, v] of attrs) {
+        // The ids from their own fields win over attributes of the same name.
+        if ((k === 'trace_id' && traceId) || (k === 'span_id' && spanId) || v === '') continue;
+        labels[k] = v;
+      }
+    const seriesLabels = seriesOf(value);
+    if (!seriesLabels)
+      return this.dropExemplar(`${ew}: value ${value} falls in no bucket`, 'invalid_exemplar');
+    this.exemplars.push({ seriesLabels, labels, value, t });
+  }
+
+  /** A trace or span id as lower-case hex; '' when absent or all zeros (the "no id" value). Throws when malformed. */
+  private idHex(x: unknown, bytes: number, where: string): string {
+    if (x === undefined || x === null) return '';
+    let hex: string;
+    if (this.proto || x instanceof Uint8Array) {
+      const b = x as Uint8Array;
+      if (b.length === 0) return '';
+      if (b.length !== bytes)
+        throw new MalformedRequestError(`${where}: expected ${bytes} bytes, got ${b.length}`);
+      hex = Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+    } else {
+      // OTLP/JSON carries trace and span ids as hex strings, not base64.
+      if (typeof x !== 'string') return malformed(where, 'a hex string', x);
+      if (x === '') return '';
+      if (x.length !== bytes * 2 || !HEX_RE.test(x))
+        throw new MalformedRequestError(`${where}: expected ${bytes * 2} hex digits, got ${describe(x)}`);
+      hex = x.toLowerCase();
+    }
+    return ZERO_RE.test(hex) ? '' : hex;
+  }
+
+  private dropExemplar(message: string, reason: ExemplarDrop['reason']): void {
+    this.exemplarDrops.push({ message, reason });
   }
 
   private emit(labels: Record<string, string>, t: number, v: number): void {
@@ -653,6 +776,38 @@ export function exponentialToClassic(
     cumulative.push(acc);
   }
   return { bounds, cumulative };
+}
+
+const HEX_RE = /^[0-9a-fA-F]*$/;
+const ZERO_RE = /^0*$/;
+
+function hasItems(x: unknown): boolean {
+  return x !== undefined && x !== null && (!Array.isArray(x) || x.length > 0);
+}
+
+function codePoints(s: string): number {
+  let n = 0;
+  for (const _ of s) n++;
+  return n;
+}
+
+/**
+ * The `_bucket` series of a histogram point whose bucket holds `value`: the first `le` bound at or above it,
+ * else `+Inf` (as the Prometheus OTLP receiver places exemplars). NaN fits no bucket.
+ */
+function bucketSeries(
+  labels: Record<string, string>,
+  bounds: readonly number[],
+  value: number,
+): Record<string, string> | undefined {
+  if (Number.isNaN(value)) return undefined;
+  let le = '+Inf';
+  for (let i = 0; i < bounds.length; i++)
+    if (value <= bounds[i]!) {
+      le = formatFloat(bounds[i]!);
+      break;
+    }
+  return { ...labels, [METRIC_NAME]: labels[METRIC_NAME]! + '_bucket', le };
 }
 
 /** Float as a label value (`le`, `quantile`): shortest round-trip decimal, `+Inf`/`-Inf`/`NaN`. */

@@ -5,14 +5,17 @@
  * stale-marker NaN payload, which plain arrays in V8 do not). Field numbers come from the loaded remote.proto.
  */
 import protobuf from 'protobufjs';
-import { MetricMetadata, TimeSeries, WriteRequest } from './proto.ts';
+import { Exemplar, MetricMetadata, TimeSeries, WriteRequest } from './proto.ts';
 import {
+  I64,
   LEN,
+  VARINT,
   SampleBuffer,
   TS_LABELS,
   TS_SAMPLES,
   checkEnd,
   messageEnd,
+  readInt64,
   readLabel,
   readSample,
   skip,
@@ -33,6 +36,15 @@ export interface RawSeries {
   readonly end: number;
   /** Native histogram samples present (not part of remote-write 1.0). */
   readonly histograms: number;
+  /** The series' exemplars in arrival order; undefined when it had none (the common case costs nothing). */
+  readonly exemplars: RawExemplar[] | undefined;
+}
+
+/** One `prometheus.Exemplar` as sent: labels unvalidated, timestamp in ms. */
+export interface RawExemplar {
+  readonly pairs: [string, string][];
+  readonly value: number;
+  readonly t: number;
 }
 
 export interface RawMetadata {
@@ -53,6 +65,10 @@ export interface RawWriteRequest {
 const WR_TIMESERIES = tag(WriteRequest.fields.timeseries!.id, LEN);
 const WR_METADATA = tag(WriteRequest.fields.metadata!.id, LEN);
 const TS_HISTOGRAMS = tag(TimeSeries.fields.histograms!.id, LEN);
+const TS_EXEMPLARS = tag(TimeSeries.fields.exemplars!.id, LEN);
+const EX_LABELS = tag(Exemplar.fields.labels!.id, LEN);
+const EX_VALUE = tag(Exemplar.fields.value!.id, I64);
+const EX_TIMESTAMP = tag(Exemplar.fields.timestamp!.id, VARINT);
 
 /** Validated label sets by the raw bytes of their label fields; see `SeriesCache` in parse.ts. */
 export type LabelCache = ReadonlyMap<string, Readonly<Record<string, string>>>;
@@ -83,6 +99,7 @@ function decodeSeries(r: protobuf.Reader, end: number, samples: SampleBuffer, ca
   const pairs: [string, string][] = [];
   const start = samples.n;
   let histograms = 0;
+  let exemplars: RawExemplar[] | undefined;
   let rawKey = '';
   let cached: Readonly<Record<string, string>> | undefined;
   /** End of the first run of label fields; -1 before it is seen. */
@@ -116,10 +133,28 @@ function decodeSeries(r: protobuf.Reader, end: number, samples: SampleBuffer, ca
     } else if (tg === TS_HISTOGRAMS) {
       histograms++;
       r.skipType(LEN);
+    } else if (tg === TS_EXEMPLARS) {
+      (exemplars ??= []).push(readExemplar(r, messageEnd(r)));
     } else skip(r, tg);
   }
   checkEnd(r, end);
-  return { pairs, cached, rawKey, start, end: samples.n, histograms };
+  return { pairs, cached, rawKey, start, end: samples.n, histograms, exemplars };
+}
+
+/** Reads a `prometheus.Exemplar` message ending at `end`. */
+function readExemplar(r: protobuf.Reader, end: number): RawExemplar {
+  const pairs: [string, string][] = [];
+  let value = 0;
+  let t = 0;
+  while (r.pos < end) {
+    const tg = r.uint32();
+    if (tg === EX_LABELS) pairs.push(readLabel(r, messageEnd(r)));
+    else if (tg === EX_VALUE) value = r.double();
+    else if (tg === EX_TIMESTAMP) t = readInt64(r);
+    else skip(r, tg);
+  }
+  checkEnd(r, end);
+  return { pairs, value, t };
 }
 
 /** End of the run of label fields starting at `pos`, without decoding them. */

@@ -18,7 +18,9 @@ import {
   mediaTypeParam,
   rawBody,
   sendRetryable,
+  storeExemplars,
   storeParsed,
+  summarizeExemplarDrops,
   summarizeErrors,
   type IngestDeps,
 } from '../http.ts';
@@ -96,6 +98,11 @@ export function remoteWritePlugin(deps: IngestDeps): FastifyPluginAsync {
           .send(`remote-write: ${outcome.message}\n`);
       }
       const rejected = countRejected(PROTOCOL, parsed.errors);
+      // Exemplars are best effort, as in Prometheus: problems are counted and logged, never a 4xx.
+      const ex = await storeExemplars(deps.exemplars, parsed.exemplars, parsed.exemplarDrops, PROTOCOL);
+      if (ex.error) req.log.warn(`remote-write: ${ex.error}`);
+      if (parsed.exemplarDrops?.length)
+        req.log.debug(`remote-write: ${summarizeExemplarDrops(parsed.exemplarDrops, ERRORS_SHOWN)}`);
       if (parsed.errors.length === 0) return reply.code(204).send();
       if (outcome.samples === 0) countRequestRejected(PROTOCOL, 400);
       return reply

@@ -253,7 +253,7 @@ describe('parseRemoteWrite', () => {
     expect(() => parseWriteRequest(Buffer.from(bytes), opts)).toThrow(/prometheus\.WriteRequest/);
   });
 
-  it('skips unknown fields and exemplars', () => {
+  it('skips unknown fields (exemplars are kept: parse.exemplars.test.ts)', () => {
     const raw = Buffer.concat([
       Buffer.from(
         WriteRequest.encode(

@@ -7,17 +7,25 @@
  */
 import { uncompressSync } from 'snappy';
 import { isValidMetricName } from '../../model/labels.ts';
+import type { ExemplarRecord } from '../../store/exemplars.ts';
 import {
   DEFAULT_MAX_DECOMPRESSED_BYTES,
   MalformedRequestError,
   PayloadTooLargeError,
+  type ExemplarDrop,
   type ParsedMetadata,
   type ParsedSeries,
   type ParseError,
   type ParseResult,
 } from '../http.ts';
-import { InvalidSampleError, validateLabelPairs, validateTimestamp, type IngestLimits } from '../validate.ts';
-import { decodeWriteRequest, type RawWriteRequest } from './decode.ts';
+import {
+  InvalidSampleError,
+  checkExemplarLabels,
+  validateLabelPairs,
+  validateTimestamp,
+  type IngestLimits,
+} from '../validate.ts';
+import { decodeWriteRequest, type RawExemplar, type RawWriteRequest } from './decode.ts';
 import { METRIC_TYPE_BY_NUMBER } from './proto.ts';
 import { snappyDeclaredLength } from './wire.ts';
 
@@ -96,6 +104,8 @@ export function parseWriteRequest(raw: Uint8Array, opts: RemoteWriteParseOptions
   const { now, limits } = opts;
   const series: ParsedSeries[] = [];
   const errors: ParseError[] = [];
+  const exemplars: ExemplarRecord[] = [];
+  const exemplarDrops: ExemplarDrop[] = [];
   const all = req.series;
   const T = req.t;
   const V = req.v;
@@ -111,10 +121,17 @@ export function parseWriteRequest(raw: Uint8Array, opts: RemoteWriteParseOptions
       } catch (err) {
         if (!(err instanceof InvalidSampleError)) throw err;
         errors.push({ message: err.message, reason: err.reason, points: n + ts.histograms });
+        if (ts.exemplars)
+          for (let e = 0; e < ts.exemplars.length; e++)
+            exemplarDrops.push({
+              message: `${where}.exemplars[${e}]: its series was refused`,
+              reason: 'invalid_series',
+            });
         continue;
       }
       if (ts.rawKey) opts.cache?.remember(ts.rawKey, labels);
     }
+    if (ts.exemplars) seriesExemplars(ts.exemplars, labels, where, opts, exemplars, exemplarDrops);
     if (ts.histograms)
       errors.push({
         message: `${where} (${labels.__name__}): ${ts.histograms} native histogram sample(s) refused; remote-write 1.0 carries float samples only`,
@@ -176,5 +193,40 @@ export function parseWriteRequest(raw: Uint8Array, opts: RemoteWriteParseOptions
       unit: m.unit,
     });
   }
-  return { series, metadata, errors };
+  if (exemplars.length === 0 && exemplarDrops.length === 0) return { series, metadata, errors };
+  return { series, metadata, errors, exemplars, exemplarDrops };
+}
+
+/**
+ * Keeps the valid exemplars of one series (labels checked, at most 128 characters, timestamp not too far
+ * ahead); the others are reported as drops. An exemplar is kept even when its series' samples were refused.
+ */
+function seriesExemplars(
+  raw: readonly RawExemplar[],
+  seriesLabels: Readonly<Record<string, string>>,
+  where: string,
+  opts: RemoteWriteParseOptions,
+  out: ExemplarRecord[],
+  drops: ExemplarDrop[],
+): void {
+  for (let e = 0; e < raw.length; e++) {
+    const ex = raw[e]!;
+    const ew = `${where} (${seriesLabels.__name__}).exemplars[${e}]`;
+    const checked = checkExemplarLabels(ex.pairs, ew);
+    if (!checked.ok) {
+      drops.push({ message: checked.message, reason: checked.reason });
+      continue;
+    }
+    try {
+      validateTimestamp(ex.t, ew, opts.now, opts.limits);
+    } catch (err) {
+      if (!(err instanceof InvalidSampleError)) throw err;
+      drops.push({
+        message: err.message,
+        reason: err.reason === 'too_far_in_future' ? 'too_far_in_future' : 'invalid_exemplar',
+      });
+      continue;
+    }
+    out.push({ seriesLabels, labels: checked.labels, value: ex.value, t: ex.t });
+  }
 }

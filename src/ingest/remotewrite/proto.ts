@@ -13,6 +13,7 @@ export const WriteRequest = root.lookupType('prometheus.WriteRequest');
 export const TimeSeries = root.lookupType('prometheus.TimeSeries');
 export const Label = root.lookupType('prometheus.Label');
 export const Sample = root.lookupType('prometheus.Sample');
+export const Exemplar = root.lookupType('prometheus.Exemplar');
 export const MetricMetadata = root.lookupType('prometheus.MetricMetadata');
 
 /** `prometheus.MetricMetadata.MetricType` by enum number, as Vigil's MetricType ('unknown', 'counter', …). */

@@ -13,8 +13,15 @@ import {
   seriesId,
   type Labels,
 } from '../../model/labels.ts';
-import { InvalidSampleError, validateLabelPairs, validateTimestamp } from '../validate.ts';
+import {
+  InvalidSampleError,
+  checkExemplarLabels,
+  validateLabelPairs,
+  validateTimestamp,
+} from '../validate.ts';
+import { storeExemplars, type ExemplarDrop } from '../http.ts';
 import { samplesIngested, scrapesTotal } from '../../self/metrics.ts';
+import type { ExemplarRecord, ExemplarStore } from '../../store/exemplars.ts';
 import type { MetricMetadata, Storage } from '../../store/interface.ts';
 import type { ResolvedScrapeConfig } from './config.ts';
 import { SCRAPE_ACCEPT_HEADER, formatFromContentType, parseExposition, type ParseResult } from './parse.ts';
@@ -48,6 +55,8 @@ export interface TargetStatus {
 
 export interface LoopDeps {
   readonly storage: Storage;
+  /** Where OpenMetrics exemplars are kept; without it they are parsed and not stored. */
+  readonly exemplars?: ExemplarStore;
   readonly now: () => number;
   readonly fetch: typeof fetch;
   readonly log: (msg: string) => void;
@@ -69,6 +78,8 @@ interface SeriesRef {
 export interface LoopState {
   readonly series: Map<string, SeriesRef>;
   readonly metadata: Map<string, string>;
+  /** Identity of the last exemplar stored per series key, so a page repeating it does not store it again. */
+  readonly exemplarKeys: Map<string, string>;
   readonly health: TargetHealth;
   readonly lastError: string;
   readonly lastScrapeMs: number | undefined;
@@ -91,6 +102,14 @@ interface PreparedSample {
   readonly t: number;
   readonly v: number;
   readonly tracked: boolean;
+  /** The sample's exemplar, checked, with its series labels; and its identity for the repeat check. */
+  readonly exemplar?: ExemplarRecord;
+  readonly exemplarKey?: string;
+}
+
+interface PreparedScrape {
+  readonly samples: PreparedSample[];
+  readonly exemplarDrops: ExemplarDrop[];
 }
 
 /**
@@ -138,6 +157,7 @@ export class ScrapeLoop {
 
   private series = new Map<string, SeriesRef>();
   private metadata = new Map<string, string>();
+  private exemplarKeys = new Map<string, string>();
   private health: TargetHealth = 'unknown';
   private lastError = '';
   private lastScrapeMs: number | undefined;
@@ -157,6 +177,7 @@ export class ScrapeLoop {
   adopt(state: LoopState): void {
     this.series = state.series;
     this.metadata = state.metadata;
+    this.exemplarKeys = state.exemplarKeys;
     this.health = state.health;
     this.lastError = state.lastError;
     this.lastScrapeMs = state.lastScrapeMs;
@@ -168,6 +189,7 @@ export class ScrapeLoop {
     return {
       series: this.series,
       metadata: this.metadata,
+      exemplarKeys: this.exemplarKeys,
       health: this.health,
       lastError: this.lastError,
       lastScrapeMs: this.lastScrapeMs,
@@ -256,6 +278,7 @@ export class ScrapeLoop {
     const ts = this.deps.now();
     const t0 = performance.now();
     let prepared: PreparedSample[] | undefined;
+    let exemplarDrops: ExemplarDrop[] = [];
     let parsed: ParseResult | undefined;
     let error: string | undefined;
     const ctrl = new AbortController();
@@ -267,7 +290,9 @@ export class ScrapeLoop {
     try {
       const page = await this.fetchPage(ctrl.signal);
       parsed = parseExposition(page.body, page.format);
-      prepared = this.prepare(parsed, ts);
+      const p = this.prepare(parsed, ts);
+      prepared = p.samples;
+      exemplarDrops = p.exemplarDrops;
     } catch (err) {
       // Whatever fetch or the body stream rejected with, an abort is reported by its reason.
       error = this.describeError(ctrl.signal.aborted ? ctrl.signal.reason : err);
@@ -314,6 +339,7 @@ export class ScrapeLoop {
       return;
     }
     samplesIngested.inc({ protocol: 'scrape' }, written);
+    if (prepared) await this.writeExemplars(prepared, exemplarDrops);
     scrapesTotal.inc({ job: cfg.jobName, result: error === undefined ? 'success' : 'failure' });
     this.series = next;
     this.scrapedOnce = true;
@@ -321,6 +347,24 @@ export class ScrapeLoop {
     this.lastError = error ?? '';
     this.lastScrapeMs = ts;
     this.lastDurationS = durationS;
+  }
+
+  /**
+   * Stores the exemplars of a committed scrape, skipping one equal to the last stored for its series (a page
+   * shows the same exemplar until a new observation replaces it). A failed write is logged and retried with
+   * the next scrape; it never marks the target down.
+   */
+  private async writeExemplars(prepared: readonly PreparedSample[], drops: ExemplarDrop[]): Promise<void> {
+    const records: ExemplarRecord[] = [];
+    const keys = new Map<string, string>();
+    for (const s of prepared) {
+      if (!s.exemplar) continue;
+      keys.set(s.key, s.exemplarKey!);
+      if (this.exemplarKeys.get(s.key) !== s.exemplarKey) records.push(s.exemplar);
+    }
+    const r = await storeExemplars(this.deps.exemplars, records, drops, 'scrape');
+    if (r.error) this.deps.log(`scrape ${this.pool.cfg.jobName} ${this.target.url}: ${r.error}`);
+    else this.exemplarKeys = keys;
   }
 
   private appendMetadata(app: ReturnType<Storage['appender']>, name: string, meta: MetricMetadata): void {
@@ -392,10 +436,14 @@ export class ScrapeLoop {
     return { body: Buffer.concat(chunks).toString('utf8'), format };
   }
 
-  /** Target labels, metric relabeling, validation, duplicates and sample_limit. Throws ScrapeError. */
-  private prepare(parsed: ParseResult, ts: number): PreparedSample[] {
+  /**
+   * Target labels, metric relabeling, validation, duplicates and sample_limit; exemplars checked and given
+   * their sample's final labels. Throws ScrapeError.
+   */
+  private prepare(parsed: ParseResult, ts: number): PreparedScrape {
     const { cfg, metricRules } = this.pool;
     const out: PreparedSample[] = [];
+    const exemplarDrops: ExemplarDrop[] = parsed.exemplarDrops ? [...parsed.exemplarDrops] : [];
     const seen = new Set<string>();
     let duplicates = 0;
     let outOfBounds = 0;
@@ -425,7 +473,14 @@ export class ScrapeLoop {
           continue;
         }
       }
-      out.push({ labels: lbls, key, t, v: s.value, tracked: !explicit || cfg.trackTimestampsStaleness });
+      const sample: PreparedSample = {
+        labels: lbls,
+        key,
+        t,
+        v: s.value,
+        tracked: !explicit || cfg.trackTimestampsStaleness,
+      };
+      out.push(s.exemplar ? this.withExemplar(sample, s.exemplar, ts, exemplarDrops) : sample);
     }
     if (cfg.sampleLimit > 0 && out.length > cfg.sampleLimit)
       throw new ScrapeError(
@@ -435,6 +490,42 @@ export class ScrapeLoop {
       this.deps.log(
         `scrape ${cfg.jobName} ${this.target.url}: skipped ${duplicates} duplicate series and ${outOfBounds} samples with timestamps too far in the future`,
       );
-    return out;
+    return { samples: out, exemplarDrops };
+  }
+
+  /** The sample with its exemplar attached when the exemplar is valid; otherwise the drop is recorded. */
+  private withExemplar(
+    sample: PreparedSample,
+    ex: NonNullable<ParseResult['samples'][number]['exemplar']>,
+    scrapeTs: number,
+    drops: ExemplarDrop[],
+  ): PreparedSample {
+    const where = `exemplar of ${formatLabels(sample.labels)}`;
+    const checked = checkExemplarLabels(ex.pairs, where);
+    if (!checked.ok) {
+      drops.push({ message: checked.message, reason: checked.reason });
+      return sample;
+    }
+    // Without its own time, the exemplar is dated by its sample (the scrape time unless the page gave one).
+    const t = ex.timestampMs ?? sample.t;
+    try {
+      validateTimestamp(t, where, scrapeTs);
+    } catch (err) {
+      if (!(err instanceof InvalidSampleError)) throw err;
+      drops.push({
+        message: err.message,
+        reason: err.reason === 'too_far_in_future' ? 'too_far_in_future' : 'invalid_exemplar',
+      });
+      return sample;
+    }
+    const exemplar: ExemplarRecord = {
+      seriesLabels: sample.labels,
+      labels: checked.labels,
+      value: ex.value,
+      t,
+    };
+    // Identity without the scrape time, so an undated exemplar repeated on every page is stored once.
+    const exemplarKey = `${labelsKey(checked.labels)}\u0002${ex.value}\u0002${ex.timestampMs ?? ''}`;
+    return { ...sample, exemplar, exemplarKey };
   }
 }

@@ -3,6 +3,7 @@
  * configuration: loops of targets that stay keep their series state (no spurious stale markers), removed
  * targets and jobs get stale markers for everything they last wrote.
  */
+import type { ExemplarStore } from '../../store/exemplars.ts';
 import type { Storage } from '../../store/interface.ts';
 import {
   ScrapeConfigError,
@@ -21,6 +22,8 @@ export type { TargetStatus } from './loop.ts';
 
 export interface ScrapeManagerDeps {
   readonly storage: Storage;
+  /** Where exemplars of OpenMetrics pages are kept; without it they are not stored. */
+  readonly exemplars?: ExemplarStore;
   /** Clock for sample timestamps (ms). Scheduling always uses the real clock. */
   readonly now?: () => number;
   readonly fetch?: typeof fetch;
@@ -143,6 +146,7 @@ export class ScrapeManager {
   constructor(deps: ScrapeManagerDeps) {
     this.deps = {
       storage: deps.storage,
+      exemplars: deps.exemplars,
       now: deps.now ?? Date.now,
       fetch: deps.fetch ?? globalThis.fetch,
       log: deps.log ?? ((msg) => console.warn(msg)),

@@ -5,6 +5,7 @@ import {
   parseExposition,
   parseOpenMetrics,
   parsePrometheusText,
+  type ParsedExemplar,
   type ParsedSample,
 } from './parse.ts';
 
@@ -197,9 +198,15 @@ describe('OpenMetrics 1.0', () => {
     const res = parseOpenMetrics(page);
     expect(res.samples).toEqual([
       s({ __name__: 'requests_total', path: '/' }, 17, 1700000000500),
-      s({ __name__: 'requests_total', path: '/x' }, 3),
+      {
+        ...s({ __name__: 'requests_total', path: '/x' }, 3),
+        exemplar: { pairs: [['trace_id', 'abc']], value: 1, timestampMs: 1700000000000 },
+      },
       s({ __name__: 'latency_seconds_bucket', le: '0.1' }, 2),
-      s({ __name__: 'latency_seconds_bucket', le: '+Inf' }, 3),
+      {
+        ...s({ __name__: 'latency_seconds_bucket', le: '+Inf' }, 3),
+        exemplar: { pairs: [['trace_id', 'def']], value: 0.7 },
+      },
       s({ __name__: 'latency_seconds_count' }, 3),
       s({ __name__: 'latency_seconds_sum' }, 0.9),
       s({ __name__: 'build_info', version: '1.2' }, 1),
@@ -270,6 +277,76 @@ describe('OpenMetrics 1.0', () => {
     ['bad name in TYPE', '# TYPE a-b gauge\n# EOF\n', 1, /invalid metric name "a-b"/],
   ])('rejects %s', (_name, page, line, detail) => {
     expectError(() => parseOpenMetrics(page), line, detail);
+  });
+});
+
+describe('OpenMetrics exemplars', () => {
+  const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
+
+  it.each<[string, string, ParsedExemplar]>([
+    [
+      'labels, value and timestamp',
+      `# {trace_id="${TRACE}",span_id="00f067aa0ba902b7"} 0.25 1700000000.123`,
+      {
+        pairs: [
+          ['trace_id', TRACE],
+          ['span_id', '00f067aa0ba902b7'],
+        ],
+        value: 0.25,
+        timestampMs: 1700000000123,
+      },
+    ],
+    ['no timestamp', `# {trace_id="${TRACE}"} 3`, { pairs: [['trace_id', TRACE]], value: 3 }],
+    ['empty labels', '# {} 1', { pairs: [], value: 1 }],
+    ['escapes in values', '# {a="x\\"y\\\\z"} 1', { pairs: [['a', 'x"y\\z']], value: 1 }],
+    ['a trailing comma', '# {a="1",} -Inf', { pairs: [['a', '1']], value: -Infinity }],
+  ])('reads an exemplar with %s', (_what, exemplar, expected) => {
+    const res = parseOpenMetrics(`# TYPE c counter\nc_total 5 ${exemplar}\n# EOF\n`);
+    expect(res.samples).toEqual([{ ...s({ __name__: 'c_total' }, 5), exemplar: expected }]);
+    expect(res.exemplarDrops).toBeUndefined();
+  });
+
+  it('reads an exemplar after a sample timestamp', () => {
+    const res = parseOpenMetrics(`h_bucket{le="1"} 5 1700000000 # {trace_id="${TRACE}"} 0.5\n# EOF\n`);
+    expect(res.samples[0]).toEqual({
+      ...s({ __name__: 'h_bucket', le: '1' }, 5, 1700000000000),
+      exemplar: { pairs: [['trace_id', TRACE]], value: 0.5 },
+    });
+  });
+
+  it.each([
+    ['a gauge', '# TYPE g gauge\ng 1 # {trace_id="a"} 1\n# EOF\n', 'g'],
+    ['a histogram _count', '# TYPE h histogram\nh_count 1 # {trace_id="a"} 1\n# EOF\n', 'h_count'],
+  ])('leaves out and reports an exemplar on %s, keeping the sample', (_what, page, name) => {
+    const res = parseOpenMetrics(page);
+    expect(res.samples).toHaveLength(1);
+    expect(res.samples[0]!.exemplar).toBeUndefined();
+    expect(res.exemplarDrops).toEqual([
+      {
+        reason: 'not_allowed',
+        message: `line 2: exemplar on ${name} left out: OpenMetrics allows exemplars on counter _total and histogram _bucket samples only`,
+      },
+    ]);
+  });
+
+  it.each([
+    ['no closing brace', 'c_total 1 # {a="1" 1\n# EOF\n', /expected ',' or '}' after exemplar label "a"/],
+    ['no value', 'c_total 1 # {a="1"}\n# EOF\n', /expected a space before the exemplar value/],
+    ['a bad value', 'c_total 1 # {a="1"} x\n# EOF\n', /invalid exemplar value "x"/],
+    ['a bad timestamp', 'c_total 1 # {a="1"} 1 y\n# EOF\n', /invalid exemplar timestamp "y"/],
+    [
+      'text after the timestamp',
+      'c_total 1 # {a="1"} 1 2 3\n# EOF\n',
+      /unexpected text after the exemplar timestamp/,
+    ],
+    ['a bad label name', 'c_total 1 # {1a="1"} 1\n# EOF\n', /invalid exemplar label name "1a"/],
+    [
+      'an unquoted value',
+      'c_total 1 # {a=1} 1\n# EOF\n',
+      /expected '"' to start value of exemplar label "a"/,
+    ],
+  ])('fails the page on an exemplar with %s, naming the line', (_what, page, detail) => {
+    expectError(() => parseOpenMetrics(page), 1, detail);
   });
 });
 

@@ -5,6 +5,7 @@
 import { METRIC_NAME, isValidMetricName } from '../../model/labels.ts';
 import type { MetricMetadata, MetricType } from '../../store/interface.ts';
 import { isMetricType } from '../../model/metric-type.ts';
+import type { ExemplarDrop } from '../http.ts';
 import { setLabel } from './labelobj.ts';
 import {
   BACKSLASH,
@@ -31,12 +32,24 @@ export interface ParsedSample {
   readonly value: number;
   /** Explicit timestamp in ms when the exposition carried one. */
   readonly timestampMs?: number;
+  /** The OpenMetrics exemplar after the sample, on `_total` and `_bucket` samples only. */
+  readonly exemplar?: ParsedExemplar;
+}
+
+/** An OpenMetrics exemplar as written: labels unchecked (the scrape loop checks them), value, own time. */
+export interface ParsedExemplar {
+  readonly pairs: [string, string][];
+  readonly value: number;
+  /** The exemplar's own timestamp in ms, when it had one. */
+  readonly timestampMs?: number;
 }
 
 export interface ParseResult {
   readonly samples: ParsedSample[];
   /** Metadata by metric family name (the name in TYPE/HELP/UNIT lines). */
   readonly metadata: Map<string, MetricMetadata>;
+  /** Well-formed exemplars left out because OpenMetrics does not allow them on their sample; absent when none. */
+  readonly exemplarDrops?: ExemplarDrop[];
 }
 
 /** A malformed exposition; `line` is 1-based. */
@@ -377,6 +390,7 @@ export function parseOpenMetrics(text: string): ParseResult {
   let last = lines.length;
   if (last > 1 && lines[last - 1] === '') last--;
   let sawEof = false;
+  let exemplarDrops: ExemplarDrop[] | undefined;
   const scanner = new LineScanner();
 
   const startFamily = (name: string, sc: LineScanner): OMFamily => {
@@ -475,6 +489,7 @@ export function parseOpenMetrics(text: string): ParseResult {
     const value = parseNumberToken(valueTok);
     if (value === undefined) sc.fail(`invalid value ${JSON.stringify(valueTok)}`);
     let timestampMs: number | undefined;
+    let exemplar: ParsedExemplar | undefined;
     if (!sc.done) {
       if (sc.peek() !== SPACE) sc.fail(`expected a single space after the value, found ${sc.describeHere()}`);
       sc.pos++;
@@ -492,19 +507,30 @@ export function parseOpenMetrics(text: string): ParseResult {
         }
       }
       if (!sc.done) {
-        // Exemplar: " # {labels} value [timestamp]"; validated for shape, then skipped.
+        // Exemplar: " # {labels} value [timestamp]".
         if (
           sc.peek() !== HASH ||
           line.charCodeAt(sc.pos + 1) !== SPACE ||
           line.charCodeAt(sc.pos + 2) !== LBRACE
         )
           sc.fail(`unexpected text after the sample: ${JSON.stringify(line.slice(sc.pos))}`);
+        sc.pos += 2;
+        exemplar = readExemplar(sc);
       }
+    }
+    if (exemplar && !(name.endsWith('_total') || name.endsWith('_bucket'))) {
+      (exemplarDrops ??= []).push({
+        message: `line ${i + 1}: exemplar on ${name} left out: OpenMetrics allows exemplars on counter _total and histogram _bucket samples only`,
+        reason: 'not_allowed',
+      });
+      exemplar = undefined;
     }
     const suffixIsCreated =
       fam.type !== undefined && fam.type !== 'unknown' && name === fam.name + '_created';
     if (suffixIsCreated) continue;
-    samples.push(timestampMs === undefined ? { labels, value } : { labels, value, timestampMs });
+    const sample: ParsedSample =
+      timestampMs === undefined ? { labels, value } : { labels, value, timestampMs };
+    samples.push(exemplar ? { ...sample, exemplar } : sample);
   }
   if (!sawEof)
     throw new ExpositionParseError(
@@ -516,5 +542,54 @@ export function parseOpenMetrics(text: string): ParseResult {
     if (f.type === undefined && f.help === undefined && f.unit === undefined) continue;
     metadata.set(f.name, { type: f.type ?? 'unknown', help: f.help ?? '', unit: f.unit ?? '' });
   }
-  return { samples, metadata };
+  return exemplarDrops ? { samples, metadata, exemplarDrops } : { samples, metadata };
+}
+
+/**
+ * Reads `{labels} value [timestamp]` of an OpenMetrics exemplar, the scanner at `{`, up to the end of the
+ * line. Malformed text fails the line, as any other syntax error in the exposition does.
+ */
+function readExemplar(sc: LineScanner): ParsedExemplar {
+  sc.pos++; // '{'
+  const pairs: [string, string][] = [];
+  for (;;) {
+    if (sc.peek() === RBRACE) {
+      sc.pos++;
+      break;
+    }
+    const start = sc.pos;
+    const labelName = sc.name();
+    if (labelName === '') sc.fail(`expected an exemplar label name or '}', found ${sc.describeHere()}`);
+    if (!isLabelNameToken(labelName))
+      sc.fail(`invalid exemplar label name ${JSON.stringify(sc.s.slice(start, sc.pos))}`);
+    if (sc.peek() !== EQUALS)
+      sc.fail(
+        `expected '=' after exemplar label name ${JSON.stringify(labelName)}, found ${sc.describeHere()}`,
+      );
+    sc.pos++;
+    pairs.push([labelName, sc.quoted(`value of exemplar label ${JSON.stringify(labelName)}`)]);
+    const c = sc.peek();
+    if (c === COMMA) sc.pos++;
+    else if (c !== RBRACE)
+      sc.fail(
+        `expected ',' or '}' after exemplar label ${JSON.stringify(labelName)}, found ${sc.describeHere()}`,
+      );
+  }
+  if (sc.peek() !== SPACE) sc.fail(`expected a space before the exemplar value, found ${sc.describeHere()}`);
+  sc.pos++;
+  const valueTok = sc.word();
+  const value = parseNumberToken(valueTok);
+  if (valueTok === '' || value === undefined) sc.fail(`invalid exemplar value ${JSON.stringify(valueTok)}`);
+  if (sc.done) return { pairs, value };
+  if (sc.peek() !== SPACE) sc.fail(`unexpected text after the exemplar value`);
+  sc.pos++;
+  const tsTok = sc.word();
+  const secs = parseNumberToken(tsTok);
+  if (secs === undefined || !Number.isFinite(secs))
+    sc.fail(
+      `invalid exemplar timestamp ${JSON.stringify(tsTok)} (expected seconds, for example 1700000000.123)`,
+    );
+  if (!sc.done)
+    sc.fail(`unexpected text after the exemplar timestamp: ${JSON.stringify(sc.s.slice(sc.pos))}`);
+  return { pairs, value, timestampMs: Math.round(secs * 1000) };
 }

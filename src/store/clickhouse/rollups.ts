@@ -83,7 +83,7 @@ function createTable(db: string, spec: RollupSpec): string {
     PARTITION BY toYYYYMM(toDateTime(intDiv(bucket, 1000)))
     ORDER BY (series_id, bucket)
     ${ttl}
-    SETTINGS ttl_only_drop_parts = 1, materialize_ttl_after_modify = 0`;
+    SETTINGS ttl_only_drop_parts = 1, materialize_ttl_after_modify = 0, index_granularity = 256`;
 }
 
 /**
@@ -209,6 +209,18 @@ export async function readyRollups(sql: SqlTransport, db: string): Promise<numbe
   return out.sort((a, b) => b - a);
 }
 
+/** Retention recorded for each ready rollup (ms; 0 keeps forever). */
+export async function rollupRetentions(
+  sql: SqlTransport,
+  db: string,
+  resolutions: readonly number[],
+): Promise<Map<number, number>> {
+  const out = new Map<number, number>();
+  for (const r of resolutions)
+    out.set(r, ((await readState(sql, db, `rollup_${r / 1000}s`))?.retentionSeconds ?? 0) * 1000);
+  return out;
+}
+
 /**
  * Creates, backfills, re-retains and drops rollup tables to match `specs`, then (re)creates their refreshable
  * views. Runs at start, before any write: a new table is filled up to the newest closed bucket from the finest
@@ -264,19 +276,54 @@ export async function applyRollups(
             Number((await sql.queryRows<{ m: string }>(`SELECT max(bucket) AS m FROM ${from}`))[0]?.m ?? 0) /
               r,
           ) * r;
-    const span = await sql.queryRows<{ lo: string; n: string }>(
-      `SELECT min(${t}) AS lo, count() AS n FROM ${from} WHERE ${t} <= ${closed}${source === undefined ? '' : ' AND series_id != 0'}`,
+    // A finer source kept for less time than this rollup has already lost its oldest buckets (or will while
+    // this runs): the weeks before its retention, plus a day, are aggregated from samples instead.
+    const sourceKeep = specs.find((x) => x.resolutionMs === source)?.retentionMs ?? 0;
+    const partial =
+      source !== undefined && sourceKeep > 0 && (spec.retentionMs === 0 || spec.retentionMs > sourceKeep);
+    const fromSourceAfter = partial ? Date.now() - sourceKeep + 86_400_000 : -Infinity;
+    const spans = await sql.queryRows<{ lo: string; n: string }>(
+      `SELECT min(${t}) AS lo, count() AS n FROM ${from} WHERE ${t} <= ${closed}${source === undefined ? '' : ' AND series_id != 0'}` +
+        (partial
+          ? ` UNION ALL SELECT min(ts) AS lo, count() AS n FROM ${db}.samples WHERE ts <= ${closed}`
+          : ''),
     );
-    const n = Number(span[0]?.n ?? 0);
+    const counted = spans.filter((x) => Number(x.n) > 0);
+    const n = counted.reduce((sum, x) => sum + Number(x.n), 0);
     if (n > 0) {
-      // Chunks of whole buckets (about six hours), newest first, to bound the memory of the aggregation.
-      const chunk = r * Math.ceil((6 * 3_600_000) / r);
-      const lo = Math.floor(Number(span[0]!.lo) / chunk) * chunk - chunk;
-      for (let end = closed; end > lo; end -= chunk)
-        await sql.exec(
-          `INSERT INTO ${table} ${aggregate(db, r, source, `WHERE ${t} > ${end - chunk} AND ${t} <= ${end}${source === undefined ? '' : ' AND series_id != 0'}`)}`,
-          { max_partitions_per_insert_block: 0 },
-        );
+      // Weeks of whole buckets, newest first, each in slices of the series-id space (the tables' leading key,
+      // so a slice reads only its own rows), to bound the memory of the aggregation.
+      const chunk = r * Math.ceil((7 * 86_400_000) / r);
+      const oldest = Math.min(...counted.map((x) => Number(x.lo)));
+      const lo = Math.floor(oldest / r) * r - r;
+      const slices = 16;
+      const width = 2n ** 64n / BigInt(slices);
+      // Only the weeks that hold data: history is often sparse (an import of last year, then live data).
+      const occupied = new Set(
+        (
+          await sql.queryRows<{ k: string }>(
+            `SELECT DISTINCT intDiv(${closed} - ${t}, ${chunk}) AS k FROM ${from} WHERE ${t} <= ${closed}` +
+              (partial
+                ? ` UNION ALL SELECT DISTINCT intDiv(${closed} - ts, ${chunk}) AS k FROM ${db}.samples WHERE ts <= ${closed}`
+                : ''),
+          )
+        ).map((x) => Number(x.k)),
+      );
+      for (let k = 0, end = closed; end > lo; k++, end -= chunk) {
+        if (!occupied.has(k)) continue;
+        const start = Math.max(end - chunk, lo);
+        const src = start < fromSourceAfter ? undefined : source;
+        const col = src === undefined ? 'ts' : 'bucket';
+        for (let i = 0; i < slices; i++) {
+          const a = width * BigInt(i);
+          const b = i === slices - 1 ? 2n ** 64n - 1n : width * BigInt(i + 1) - 1n;
+          const where = `WHERE series_id BETWEEN ${a} AND ${b} AND ${col} > ${start} AND ${col} <= ${end}`;
+          await sql.exec(
+            `INSERT INTO ${table} ${aggregate(db, r, src, `${where}${src === undefined ? '' : ' AND series_id != 0'}`)}`,
+            { max_partitions_per_insert_block: 0 },
+          );
+        }
+      }
       log(`rollups: ${name} backfilled from ${n} rows in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     }
     await sql.exec(`INSERT INTO ${table} ${sentinel(String(closed))}`);
@@ -309,6 +356,13 @@ export interface StaleRange {
  * aggregated by its view). Until repaired, readers treat those series as not rolled up. Also caches each table's
  * progress for readers.
  */
+/** A table's progress: the query for it, and once known (or while a newer one loads), its value. */
+interface ProgressEntry {
+  readonly at: number;
+  readonly value: Promise<number>;
+  known?: number;
+}
+
 export class RollupManager {
   /** Per series, the span awaiting repair and the sequence number of its latest record. */
   private readonly pending = new Map<bigint, { from: number; to: number; seq: number }>();
@@ -319,7 +373,7 @@ export class RollupManager {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private closed = false;
-  private readonly progressCache = new Map<number, { at: number; value: Promise<number> }>();
+  private readonly progressCache = new Map<number, ProgressEntry>();
 
   constructor(
     private readonly sql: SqlTransport,
@@ -328,7 +382,18 @@ export class RollupManager {
     readonly resolutions: readonly number[],
     readonly timing: RollupTiming,
     private readonly log: (msg: string) => void = () => {},
+    /** Retention of each resolution (ms; 0 or absent keeps forever). */
+    private readonly retentions: ReadonlyMap<number, number> = new Map(),
   ) {}
+
+  /**
+   * Whether a rollup still holds buckets back to `mint`: older ones are dropped by its TTL, and samples (when
+   * kept longer) must answer instead.
+   */
+  covers(resolutionMs: number, mint: number, now = Date.now()): boolean {
+    const keep = this.retentions.get(resolutionMs) ?? 0;
+    return keep === 0 || mint > now - keep;
+  }
 
   /** Loads ranges recorded before a restart and starts repairing them. */
   async open(): Promise<void> {
@@ -404,16 +469,35 @@ export class RollupManager {
     return p !== undefined && p.from <= to && p.to >= from;
   }
 
-  /** End of the newest bucket aggregated into a table (its sentinel), cached briefly. */
+  /**
+   * End of the newest bucket aggregated into a table (its sentinel), cached briefly. Progress only moves
+   * forward (sentinels stay, repairs never touch them), so an older value is a safe answer, only costlier:
+   * readers take more of the tail from samples. A value up to a refresh period old is answered at once while
+   * a fresh one loads, which keeps this query off the path of dashboard queries.
+   */
   progress(resolutionMs: number): Promise<number> {
     const hit = this.progressCache.get(resolutionMs);
-    if (hit && Date.now() - hit.at < 1000) return hit.value;
-    const value = this.sql
-      .queryRows<{ m: string }>(`SELECT max(bucket) AS m FROM ${rollupTable(this.db, resolutionMs)}`)
-      .then((rows) => Number(rows[0]?.m ?? -Infinity));
-    this.progressCache.set(resolutionMs, { at: Date.now(), value });
-    value.catch(() => this.progressCache.delete(resolutionMs));
-    return value;
+    const now = Date.now();
+    if (hit && now - hit.at < 1000) return hit.value;
+    const entry: ProgressEntry = {
+      at: now,
+      value: this.sql
+        .queryRows<{ m: string }>(`SELECT max(bucket) AS m FROM ${rollupTable(this.db, resolutionMs)}`)
+        .then((rows) => Number(rows[0]?.m ?? -Infinity)),
+    };
+    this.progressCache.set(resolutionMs, entry);
+    entry.value.then(
+      (v) => (entry.known = v),
+      () => {
+        if (this.progressCache.get(resolutionMs) === entry) this.progressCache.delete(resolutionMs);
+      },
+    );
+    if (hit?.known !== undefined && now - hit.at < this.timing.refreshSeconds * 1000) {
+      // Keep the older value known until the fresh one arrives.
+      entry.known = hit.known;
+      return Promise.resolve(hit.known);
+    }
+    return entry.value;
   }
 
   private async repair(): Promise<void> {

@@ -2,6 +2,7 @@
  * The ClickHouse schema for metrics, versioned. Each migration runs once per database and is recorded in
  * `schema_versions`; migrations only ever append. The layout is documented in docs/format/metrics-tables.md.
  */
+import { applyMigrations, type Migration } from './migrate.ts';
 import { sqlIdent, type SqlTransport } from './transport.ts';
 
 /**
@@ -62,11 +63,7 @@ function copyWithFlags(db: string, from: string, to: string): string[] {
   return out;
 }
 
-export interface Migration {
-  readonly version: number;
-  readonly name: string;
-  readonly statements: (db: string) => string[];
-}
+export type { Migration };
 
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -143,22 +140,8 @@ export const MIGRATIONS: readonly Migration[] = [
 ];
 
 /** Creates the database and applies every migration not yet recorded. Returns the resulting version. */
-export async function migrate(sql: SqlTransport, database: string): Promise<number> {
-  const db = sqlIdent(database);
-  await sql.exec(`CREATE DATABASE IF NOT EXISTS ${db}`);
-  await sql.exec(
-    `CREATE TABLE IF NOT EXISTS ${db}.schema_versions (version UInt32, name String, applied_at DateTime DEFAULT now())
-     ENGINE = MergeTree ORDER BY version`,
-  );
-  const rows = await sql.queryRows<{ v: number }>(`SELECT max(version) AS v FROM ${db}.schema_versions`);
-  let current = Number(rows[0]?.v ?? 0);
-  for (const m of MIGRATIONS) {
-    if (m.version <= current) continue;
-    for (const stmt of m.statements(db)) await sql.exec(stmt);
-    await sql.exec(`INSERT INTO ${db}.schema_versions (version, name) VALUES (${m.version}, '${m.name}')`);
-    current = m.version;
-  }
-  return current;
+export function migrate(sql: SqlTransport, database: string): Promise<number> {
+  return applyMigrations(sql, database, 'schema_versions', MIGRATIONS);
 }
 
 /**

@@ -20,6 +20,11 @@ export interface IndexedSeries {
   /** Samples written (duplicates and deleted ones included): with minT/maxT, an estimate of sample density. */
   samples: number;
   /**
+   * Typical time between recent samples, ms (0: unknown): data often gets denser over time (a coarse backfilled
+   * history, then live scrapes), which the average over the whole span would hide.
+   */
+  recentInterval: number;
+  /**
    * Earliest timestamp at or after which this series may hold samples written out of time order or twice
    * (Infinity when every write was newer than the one before). Pushdown evaluates such series from raw samples,
    * which are sorted and de-duplicated on read.
@@ -34,11 +39,19 @@ export interface IndexedSeries {
   version: number;
 }
 
+/** Matcher lists whose sorted selections are kept (see `SeriesIndex.selectSorted`). */
+const MAX_CACHED_SELECTIONS = 512;
+
 export class SeriesIndex {
   private readonly byKey = new Map<string, IndexedSeries>();
   private readonly byId = new Map<bigint, IndexedSeries>();
   /** label name -> value -> series */
   private readonly postings = new Map<string, Map<string, Set<IndexedSeries>>>();
+  /**
+   * Series matching a matcher list regardless of time, ordered by labels, by matcher list: dashboards repeat the
+   * same selectors, whose regexes and sorts this saves. Emptied whenever a series is added.
+   */
+  private readonly sortedByMatchers = new Map<string, IndexedSeries[]>();
 
   get size(): number {
     return this.byKey.size;
@@ -54,6 +67,7 @@ export class SeriesIndex {
 
   add(s: IndexedSeries): void {
     if (this.byKey.has(s.key)) return;
+    this.sortedByMatchers.clear();
     this.byKey.set(s.key, s);
     this.byId.set(s.id, s);
     for (const [n, v] of Object.entries(s.labels)) {
@@ -81,6 +95,25 @@ export class SeriesIndex {
       }
       if (ok) out.push(s);
     }
+    return out;
+  }
+
+  /**
+   * Series matching every matcher whose [minT, maxT] overlaps [mint, maxt], ordered by labels. The array is the
+   * caller's.
+   */
+  selectSorted(matchers: readonly Matcher[], mint = -Infinity, maxt = Infinity): IndexedSeries[] {
+    let key = '';
+    for (const m of matchers) key += `${m.name}\u0000${m.type}\u0000${m.value}\u0001`;
+    let all = this.sortedByMatchers.get(key);
+    if (!all) {
+      all = this.select(matchers).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+      // Bounded: ad-hoc queries with ever new selectors must not grow it without end.
+      if (this.sortedByMatchers.size >= MAX_CACHED_SELECTIONS) this.sortedByMatchers.clear();
+      this.sortedByMatchers.set(key, all);
+    }
+    const out: IndexedSeries[] = [];
+    for (const s of all) if (s.maxT >= mint && s.minT <= maxt) out.push(s);
     return out;
   }
 
@@ -136,6 +169,7 @@ export function indexedSeries(
     minT,
     maxT,
     samples,
+    recentInterval: 0,
     unorderedSince: Infinity,
     queuedMaxT: maxT,
     lastValue: 0,

@@ -10,6 +10,7 @@ import { seriesId } from '../../model/labels.ts';
 import { FLAG_CHANGED, FLAG_RESET } from './schema.ts';
 import { indexedSeries, type IndexedSeries, type SeriesIndex } from './series-index.ts';
 import type { RollupManager, StaleRange } from './rollups.ts';
+import type { SampleHead } from './head.ts';
 import type { SqlTransport } from './transport.ts';
 
 interface SeriesRef {
@@ -106,6 +107,10 @@ export class GroupCommitWriter {
   private readonly lostMarks: [IndexedSeries, number][] = [];
   /** Rollups to tell about samples written after their buckets were aggregated. */
   rollups: RollupManager | undefined;
+  /** The in-memory head of recent samples, extended with every insert once it has returned. */
+  head: SampleHead | undefined;
+  /** Resolves when the previous write has updated the head: writes update it in the order they started. */
+  private headTurn: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly sql: SqlTransport,
@@ -172,6 +177,9 @@ export class GroupCommitWriter {
           lastRef = ref;
         }
         if (ref.count > 0 && t <= ref.maxT && t < ref.unordered) ref.unordered = t;
+        // An estimate for pushdown decisions only: the gap to the series' previous newest sample.
+        const prevT = ref.count > 0 ? ref.maxT : ref.s.queuedMaxT;
+        if (t > prevT && prevT > -Infinity) ref.s.recentInterval = t - prevT;
         if (t < ref.minT) ref.minT = t;
         if (t > ref.maxT) ref.maxT = t;
         ref.count++;
@@ -295,6 +303,26 @@ export class GroupCommitWriter {
   }
 
   private async write(batch: PendingCommit[], n: number): Promise<void> {
+    // Taken before the first await, so that the head sees batches in the order they were formed (two inserts
+    // may be in flight, and either may return first).
+    const turn = this.headTurn;
+    let release!: () => void;
+    this.headTurn = new Promise<void>((r) => (release = r));
+    try {
+      await this.writeBatch(batch, n);
+      await turn;
+      if (this.head) for (const c of batch) this.head.appendRows(c.rows, ROW_BYTES);
+    } catch (err) {
+      await turn;
+      // Whether any of these samples were stored is unknown: their series are read from ClickHouse from now on.
+      if (this.head) for (const c of batch) for (const r of c.refs) this.head.exclude(r.s.id);
+      throw err;
+    } finally {
+      release();
+    }
+  }
+
+  private async writeBatch(batch: PendingCommit[], n: number): Promise<void> {
     const started = performance.now();
     const fresh = new Map<string, IndexedSeries>();
     for (const c of batch) for (const r of c.refs) if (!this.index.getByKey(r.s.key)) fresh.set(r.s.key, r.s);

@@ -16,6 +16,11 @@
  *   does, so series holding one are handed back raw.
  * - Instant selectors take, per series and step bucket, the newest sample (stale markers included), and carry it
  *   forward over empty buckets within the lookback.
+ * - Rollups (rollups.ts), where every window is made of whole buckets, stand in for samples: their rows are
+ *   segments like the others, read up to the rollup's progress and followed by samples after it.
+ *
+ * Segment rows are decoded as typed-array views over RowBinary (every column 8 bytes wide); this assumes a
+ * little-endian machine, as RowBinary is.
  */
 import { isStaleNaN } from '../../model/labels.ts';
 import type { Matcher } from '../../model/matcher.ts';
@@ -98,10 +103,6 @@ export interface PushdownContext {
   checkAborted(signal?: AbortSignal): void;
 }
 
-function byKey(a: IndexedSeries, b: IndexedSeries): number {
-  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
-}
-
 /** Steps that need computing: with step 0 every step has the same window. */
 function distinctSteps(g: StepGrid): number {
   return g.step === 0 ? Math.min(1, g.steps) : g.steps;
@@ -111,7 +112,10 @@ function lastEnd(g: StepGrid): number {
   return g.firstEnd + (distinctSteps(g) - 1) * g.step;
 }
 
-/** Samples expected in `[mint, maxt]`, assuming each series' samples are spread evenly over its span. */
+/**
+ * Samples expected in `[mint, maxt]`: each series' samples spread evenly over its span, or at its recent interval
+ * if that is denser (erring towards more samples only makes pushdown likelier, which is never much slower).
+ */
 export function estimateSamples(series: readonly IndexedSeries[], mint: number, maxt: number): number {
   let n = 0;
   for (const s of series) {
@@ -123,7 +127,10 @@ export function estimateSamples(series: readonly IndexedSeries[], mint: number, 
     }
     const lo = Math.max(mint, s.minT);
     const hi = Math.min(maxt, s.maxT);
-    if (hi >= lo) n += (s.samples * (hi - lo + 1)) / (span + 1);
+    if (hi < lo) continue;
+    const even = (s.samples * (hi - lo + 1)) / (span + 1);
+    const recent = s.recentInterval > 0 ? (hi - lo) / s.recentInterval + 1 : 0;
+    n += Math.max(even, recent);
   }
   return n;
 }
@@ -167,21 +174,18 @@ function lastWindowSql(g: StepGrid, rangeMs: number, leftOpen: boolean, ts = 'ts
 
 /**
  * A rollup resolution that answers these windows exactly: windows made of whole buckets (left-open, their ends
- * and length multiples of the resolution). The coarsest one, and only where buckets hold several samples.
+ * and length multiples of the resolution). The coarsest one: a bucket row never outnumbers the samples in it.
  */
 function rollupFor(
   ctx: PushdownContext,
   g: StepGrid,
   rangeMs: number | undefined,
-  hit: readonly IndexedSeries[],
   mint: number,
-  maxt: number,
 ): number | undefined {
-  const samples = estimateSamples(hit, mint, maxt);
   for (const r of ctx.rollups?.resolutions ?? []) {
     if (rangeMs !== undefined && rangeMs % r !== 0) continue;
+    if (!ctx.rollups!.covers(r, mint)) continue;
     if (mod(g.firstEnd, r) !== 0 || (g.step !== 0 && g.step % r !== 0)) continue;
-    if (samples < 2 * hit.length * Math.max(1, (maxt - mint) / r)) continue;
     return r;
   }
   return undefined;
@@ -293,8 +297,8 @@ export async function selectRange(
   if (!grid && !segments) return undefined;
   const mint = p.firstEnd - rangeMs + (leftOpen ? 1 : 0);
   const maxt = lastEnd(p);
-  const hit = ctx.index.select(matchers, mint, maxt).sort(byKey);
-  const rollupMs = segments && leftOpen ? rollupFor(ctx, p, rangeMs, hit, mint, maxt) : undefined;
+  const hit = ctx.index.selectSorted(matchers, mint, maxt);
+  const rollupMs = segments && leftOpen ? rollupFor(ctx, p, rangeMs, mint) : undefined;
   if (rollupMs === undefined && !worthIt(ctx, hit, p, mint, maxt)) return undefined;
   const n = distinctSteps(p);
   const series: StepValues[] = [];
@@ -440,7 +444,7 @@ function rawSegmentsSql(
       `toFloat64(countIf(${KNOWN} AND bitAnd(flags, ${FLAG_RESET}) != 0))`,
       `toFloat64(countIf(${KNOWN} AND bitAnd(flags, ${FLAG_CHANGED}) != 0))`,
       `sumIf(reset_prev, ${KNOWN})`,
-      'argMin(flags, ts)',
+      'toFloat64(argMin(flags, ts))',
       'argMin(reset_prev, ts)',
     );
   return `SELECT series_id, ia, ib, ${cols.join(', ')}
@@ -479,7 +483,7 @@ function rollupSegmentsSql(
       'toFloat64(resets)',
       'toFloat64(changes)',
       'corrections',
-      'head.2',
+      'toFloat64(head.2)',
       'head.3',
     );
   return `SELECT series_id, ${firstWindowSql(p, 'bucket')} AS ia,
@@ -489,68 +493,77 @@ function rollupSegmentsSql(
       AND ia <= ib`;
 }
 
-/** Bytes of one segment row as the SQL above returns it. */
-function segmentRowBytes(need: SegmentNeeds): number {
-  let n = 8 + 4 + 4 + 8 + 8;
-  if (need.sum) n += 8;
-  if (need.minMax) n += 24;
-  if (need.first) n += 8;
-  if (need.last) n += 16;
-  if (need.counter) n += 4 * 8 + 1 + 8;
-  return n;
+/**
+ * Where each column sits in a segment row, in 8-byte words: every column is 8 bytes wide (the window indexes
+ * two Int32 in one word), so rows decode as typed-array views without per-field parsing.
+ */
+interface SegmentLayout {
+  readonly words: number;
+  readonly sum: number;
+  readonly minMax: number;
+  readonly firstV: number;
+  readonly last: number;
+  readonly counter: number;
 }
 
-/** Segment rows decoded into columns. */
+function segmentLayout(need: SegmentNeeds): SegmentLayout {
+  // 0: series id, 1: ia and ib, 2: first sample time, 3: count.
+  let w = 4;
+  const at = (on: boolean | undefined, width: number) => {
+    if (!on) return -1;
+    const o = w;
+    w += width;
+    return o;
+  };
+  const sum = at(need.sum, 1);
+  const minMax = at(need.minMax, 3);
+  const firstV = at(need.first, 1);
+  const last = at(need.last, 2);
+  const counter = at(need.counter, 6);
+  return { words: w, sum, minMax, firstV, last, counter };
+}
+
+/** Segment rows of one chunk of series, as 8-byte words (see SegmentLayout). */
 interface Segments {
   readonly n: number;
+  readonly layout: SegmentLayout;
+  readonly f64: Float64Array;
+  readonly i32: Int32Array;
   /** Index into the chunk's series of each row. */
   readonly series: Int32Array;
-  readonly ia: Int32Array;
-  readonly ib: Int32Array;
-  readonly start: Float64Array;
-  readonly count: Float64Array;
-  readonly sum: Float64Array;
-  readonly numbers: Float64Array;
-  readonly min: Float64Array;
-  readonly max: Float64Array;
-  readonly firstV: Float64Array;
-  readonly lastT: Float64Array;
-  readonly lastV: Float64Array;
-  readonly unknown: Float64Array;
-  readonly resets: Float64Array;
-  readonly changes: Float64Array;
-  readonly corr: Float64Array;
-  readonly headFlags: Uint8Array;
-  readonly headCorr: Float64Array;
 }
 
-function decodeSegments(bytes: Uint8Array, need: SegmentNeeds, part: readonly IndexedSeries[]): Segments {
-  const rowBytes = segmentRowBytes(need);
-  const n = bytes.byteLength / rowBytes;
-  if (!Number.isInteger(n))
-    throw new Error(`internal error: ${bytes.byteLength} bytes are not whole rows of ${rowBytes}`);
-  const f = () => new Float64Array(n);
-  const seg: Segments = {
-    n,
-    series: new Int32Array(n),
-    ia: new Int32Array(n),
-    ib: new Int32Array(n),
-    start: f(),
-    count: f(),
-    sum: new Float64Array(need.sum ? n : 0),
-    numbers: new Float64Array(need.minMax ? n : 0),
-    min: new Float64Array(need.minMax ? n : 0),
-    max: new Float64Array(need.minMax ? n : 0),
-    firstV: new Float64Array(need.first ? n : 0),
-    lastT: new Float64Array(need.last ? n : 0),
-    lastV: new Float64Array(need.last ? n : 0),
-    unknown: new Float64Array(need.counter ? n : 0),
-    resets: new Float64Array(need.counter ? n : 0),
-    changes: new Float64Array(need.counter ? n : 0),
-    corr: new Float64Array(need.counter ? n : 0),
-    headFlags: new Uint8Array(need.counter ? n : 0),
-    headCorr: new Float64Array(need.counter ? n : 0),
-  };
+/** Decodes the RowBinary results of queries over the same chunk of series (all with the same layout). */
+function decodeSegments(
+  results: readonly Uint8Array[],
+  need: SegmentNeeds,
+  part: readonly IndexedSeries[],
+): Segments {
+  const layout = segmentLayout(need);
+  const rowBytes = layout.words * 8;
+  const total = results.reduce((a, r) => a + r.byteLength, 0);
+  if (total % rowBytes !== 0)
+    throw new Error(`internal error: ${total} bytes are not whole rows of ${rowBytes}`);
+  // RowBinary rows of 8-byte columns are plain arrays of words: view a single aligned result as it is, copy
+  // several (or a misaligned one) into one aligned buffer.
+  let buf: ArrayBuffer;
+  let base: number;
+  const only = results.length === 1 ? results[0]! : undefined;
+  if (only && only.byteOffset % 8 === 0 && only.buffer instanceof ArrayBuffer) {
+    buf = only.buffer;
+    base = only.byteOffset;
+  } else {
+    buf = new ArrayBuffer(total);
+    base = 0;
+    const bytes = new Uint8Array(buf);
+    let o = 0;
+    for (const r of results) {
+      bytes.set(r, o);
+      o += r.byteLength;
+    }
+  }
+  const n = total / rowBytes;
+  const u32 = new Uint32Array(buf, base, total / 4);
   // Series by the low half of their id (rarely shared), so that rows need no BigInt.
   const byLo = new Map<number, number[]>();
   part.forEach((s, k) => {
@@ -558,97 +571,31 @@ function decodeSegments(bytes: Uint8Array, need: SegmentNeeds, part: readonly In
     if (l) l.push(k);
     else byLo.set(s.idLo, [k]);
   });
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let o = 0;
-  const f64 = () => {
-    const x = dv.getFloat64(o, true);
-    o += 8;
-    return x;
-  };
+  const series = new Int32Array(n);
+  let lastLo = -1;
+  let lastHi = -1;
+  let lastIdx = -1;
   for (let k = 0; k < n; k++) {
-    const lo = dv.getUint32(o, true);
-    const hi = dv.getUint32(o + 4, true);
-    const cands = byLo.get(lo);
-    const idx = cands?.find((c) => part[c]!.idHi === hi);
-    if (idx === undefined) throw new Error('internal error: a segment row names a series not asked for');
-    seg.series[k] = idx;
-    seg.ia[k] = dv.getInt32(o + 8, true);
-    seg.ib[k] = dv.getInt32(o + 12, true);
-    o += 16;
-    seg.start[k] = f64();
-    seg.count[k] = f64();
-    if (need.sum) seg.sum[k] = f64();
-    if (need.minMax) {
-      seg.numbers[k] = f64();
-      seg.min[k] = f64();
-      seg.max[k] = f64();
+    const w = k * layout.words * 2;
+    const lo = u32[w]!;
+    const hi = u32[w + 1]!;
+    // Rows of one series mostly come together.
+    if (lo !== lastLo || hi !== lastHi) {
+      const cands = byLo.get(lo);
+      const idx = cands?.find((c) => part[c]!.idHi === hi);
+      if (idx === undefined) throw new Error('internal error: a segment row names a series not asked for');
+      lastLo = lo;
+      lastHi = hi;
+      lastIdx = idx;
     }
-    if (need.first) seg.firstV[k] = f64();
-    if (need.last) {
-      seg.lastT[k] = f64();
-      seg.lastV[k] = f64();
-    }
-    if (need.counter) {
-      seg.unknown[k] = f64();
-      seg.resets[k] = f64();
-      seg.changes[k] = f64();
-      seg.corr[k] = f64();
-      seg.headFlags[k] = dv.getUint8(o);
-      o += 1;
-      seg.headCorr[k] = f64();
-    }
+    series[k] = lastIdx;
   }
-  return seg;
-}
-
-/** Joins decoded segment rows of several queries over the same chunk of series. */
-function concatSegments(list: readonly Segments[]): Segments {
-  if (list.length === 1) return list[0]!;
-  function join<T extends Float64Array | Int32Array | Uint8Array>(
-    pick: (x: Segments) => T,
-    make: (len: number) => T,
-  ): T {
-    const out = make(list.reduce((a, x) => a + pick(x).length, 0));
-    let o = 0;
-    for (const x of list) {
-      out.set(pick(x), o);
-      o += pick(x).length;
-    }
-    return out;
-  }
-  const f = (pick: (x: Segments) => Float64Array) => join(pick, (len) => new Float64Array(len));
   return {
-    n: list.reduce((a, x) => a + x.n, 0),
-    series: join(
-      (x) => x.series,
-      (len) => new Int32Array(len),
-    ),
-    ia: join(
-      (x) => x.ia,
-      (len) => new Int32Array(len),
-    ),
-    ib: join(
-      (x) => x.ib,
-      (len) => new Int32Array(len),
-    ),
-    start: f((x) => x.start),
-    count: f((x) => x.count),
-    sum: f((x) => x.sum),
-    numbers: f((x) => x.numbers),
-    min: f((x) => x.min),
-    max: f((x) => x.max),
-    firstV: f((x) => x.firstV),
-    lastT: f((x) => x.lastT),
-    lastV: f((x) => x.lastV),
-    unknown: f((x) => x.unknown),
-    resets: f((x) => x.resets),
-    changes: f((x) => x.changes),
-    corr: f((x) => x.corr),
-    headFlags: join(
-      (x) => x.headFlags,
-      (len) => new Uint8Array(len),
-    ),
-    headCorr: f((x) => x.headCorr),
+    n,
+    layout,
+    f64: new Float64Array(buf, base, total / 8),
+    i32: new Int32Array(buf, base, total / 4),
+    series,
   };
 }
 
@@ -705,22 +652,27 @@ async function segmentChunk(
       queries.push(rawSegmentsSql(ctx.db, need, p, leftOpen, ids(rolled), Math.max(mint, split + 1), maxt));
     if (rest.length) queries.push(rawSegmentsSql(ctx.db, need, p, leftOpen, ids(rest), mint, maxt));
   }
-  const parts: Segments[] = [];
+  const results: Uint8Array[] = [];
   for (const q of queries) {
     ctx.checkAborted(p.signal);
-    parts.push(
-      decodeSegments(await ctx.sql.queryRowBinary(q, p.signal, deadlineSettings(p.deadline)), need, part),
-    );
+    results.push(await ctx.sql.queryRowBinary(q, p.signal, deadlineSettings(p.deadline)));
   }
-  const seg = concatSegments(parts);
-  // Rows of each series, in time order.
-  const rowsOf: number[][] = part.map(() => []);
-  for (let k = 0; k < seg.n; k++) rowsOf[seg.series[k]!]!.push(k);
+  const seg = decodeSegments(results, need, part);
+  // Rows of each series (grouped by a counting sort into one array: no array per series), then put in time order.
+  const firstRow = new Int32Array(part.length + 1);
+  for (let k = 0; k < seg.n; k++) firstRow[seg.series[k]! + 1]!++;
+  for (let i = 0; i < part.length; i++) firstRow[i + 1] = firstRow[i + 1]! + firstRow[i]!;
+  const grouped = new Int32Array(seg.n);
+  const fill = firstRow.slice(0, part.length);
+  for (let k = 0; k < seg.n; k++) grouped[fill[seg.series[k]!]!++] = k;
+  const W = seg.layout.words;
   const before = (x: number, y: number) =>
-    seg.ia[x]! - seg.ia[y]! || seg.ib[x]! - seg.ib[y]! || seg.start[x]! - seg.start[y]!;
+    seg.i32[x * W * 2 + 2]! - seg.i32[y * W * 2 + 2]! ||
+    seg.i32[x * W * 2 + 3]! - seg.i32[y * W * 2 + 3]! ||
+    seg.f64[x * W + 2]! - seg.f64[y * W + 2]!;
   const bad: IndexedSeries[] = [];
   part.forEach((s, idx) => {
-    const rows = rowsOf[idx]!;
+    const rows = grouped.subarray(firstRow[idx]!, firstRow[idx + 1]!);
     if (!rows.length) return;
     for (let j = 1; j < rows.length; j++)
       if (before(rows[j - 1]!, rows[j]!) > 0) {
@@ -749,7 +701,7 @@ async function segmentChunk(
 }
 
 /** Adds one series' segments (in time order) to the windows each belongs to. */
-function accumulate(seg: Segments, rows: readonly number[], need: SegmentNeeds, n: number): WindowAcc {
+function accumulate(seg: Segments, rows: Int32Array, need: SegmentNeeds, n: number): WindowAcc {
   const a: WindowAcc = { count: new Float64Array(n) };
   if (need.sum) {
     a.sum = new Float64Array(n);
@@ -773,36 +725,50 @@ function accumulate(seg: Segments, rows: readonly number[], need: SegmentNeeds, 
     a.changes = new Float64Array(n);
     a.corrections = new Array<number[] | undefined>(n);
   }
+  const { f64, i32, layout: L } = seg;
+  const W = L.words;
   for (const k of rows) {
-    const count = seg.count[k]!;
+    const w = k * W;
+    const start = f64[w + 2]!;
+    const count = f64[w + 3]!;
+    let unknown = 0;
+    let resets = 0;
+    let changes = 0;
+    let corr = 0;
     let tailUnknown = 0;
     let tailResets = 0;
     let tailChanges = 0;
     let tailCorr = 0;
-    if (need.counter) {
+    if (L.counter >= 0) {
+      const c = w + L.counter;
+      unknown = f64[c]!;
+      resets = f64[c + 1]!;
+      changes = f64[c + 2]!;
+      corr = f64[c + 3]!;
       // Without the first sample's pair, for a window's first segment.
-      const headFlags = seg.headFlags[k]!;
+      const headFlags = f64[c + 4]!;
       const headKnown = headFlags < FLAG_REPEATED;
       const headReset = headKnown && (headFlags & FLAG_RESET) !== 0;
-      tailUnknown = seg.unknown[k]! - (headKnown ? 0 : 1);
-      tailResets = seg.resets[k]! - (headReset ? 1 : 0);
-      tailChanges = seg.changes[k]! - (headKnown && (headFlags & FLAG_CHANGED) !== 0 ? 1 : 0);
+      tailUnknown = unknown - (headKnown ? 0 : 1);
+      tailResets = resets - (headReset ? 1 : 0);
+      tailChanges = changes - (headKnown && (headFlags & FLAG_CHANGED) !== 0 ? 1 : 0);
       // One reset: its correction exactly; more: their SQL sum less the first's (exact for whole numbers).
-      tailCorr = tailResets === 0 ? 0 : headReset ? seg.corr[k]! - seg.headCorr[k]! : seg.corr[k]!;
+      tailCorr = tailResets === 0 ? 0 : headReset ? corr - f64[c + 5]! : corr;
     }
-    const ib = seg.ib[k]!;
-    for (let i = seg.ia[k]!; i <= ib; i++) {
+    const ia = i32[w * 2 + 2]!;
+    const ib = i32[w * 2 + 3]!;
+    for (let i = ia; i <= ib; i++) {
       if (a.resets) {
         const head = a.count[i] === 0;
-        const resets = head ? tailResets : seg.resets[k]!;
-        if ((head ? tailUnknown : seg.unknown[k]!) > 0) a.unknown = true;
-        a.resets[i] = a.resets[i]! + resets;
-        a.changes![i] = a.changes![i]! + (head ? tailChanges : seg.changes[k]!);
-        if (resets > 0) (a.corrections![i] ??= []).push(head ? tailCorr : seg.corr[k]!);
+        const r = head ? tailResets : resets;
+        if ((head ? tailUnknown : unknown) > 0) a.unknown = true;
+        a.resets[i] = a.resets[i]! + r;
+        a.changes![i] = a.changes![i]! + (head ? tailChanges : changes);
+        if (r > 0) (a.corrections![i] ??= []).push(head ? tailCorr : corr);
       }
       a.count[i] = a.count[i]! + count;
       if (a.sum) {
-        const x = seg.sum[k]!;
+        const x = f64[w + L.sum]!;
         const s = a.sum[i]!;
         const t = s + x;
         if (t === Infinity || t === -Infinity) a.comp![i] = 0;
@@ -810,20 +776,26 @@ function accumulate(seg: Segments, rows: readonly number[], need: SegmentNeeds, 
         else a.comp![i] = a.comp![i]! + (x - t + s);
         a.sum[i] = t;
       }
-      if (a.numbers && seg.numbers[k]! > 0) {
-        const mn = seg.min[k]!;
-        const mx = seg.max[k]!;
-        if (a.numbers[i] === 0 || mn < a.min![i]!) a.min![i] = mn;
-        if (a.numbers[i] === 0 || mx > a.max![i]!) a.max![i] = mx;
-        a.numbers[i] = a.numbers[i]! + seg.numbers[k]!;
+      if (a.numbers) {
+        const numbers = f64[w + L.minMax]!;
+        if (numbers > 0) {
+          const mn = f64[w + L.minMax + 1]!;
+          const mx = f64[w + L.minMax + 2]!;
+          if (a.numbers[i] === 0 || mn < a.min![i]!) a.min![i] = mn;
+          if (a.numbers[i] === 0 || mx > a.max![i]!) a.max![i] = mx;
+          a.numbers[i] = a.numbers[i]! + numbers;
+        }
       }
-      if (a.firstT && seg.start[k]! < a.firstT[i]!) {
-        a.firstT[i] = seg.start[k]!;
-        a.firstV![i] = seg.firstV[k]!;
+      if (a.firstT && start < a.firstT[i]!) {
+        a.firstT[i] = start;
+        a.firstV![i] = f64[w + L.firstV]!;
       }
-      if (a.lastT && seg.lastT[k]! > a.lastT[i]!) {
-        a.lastT[i] = seg.lastT[k]!;
-        a.lastV![i] = seg.lastV[k]!;
+      if (a.lastT) {
+        const lastT = f64[w + L.last]!;
+        if (lastT > a.lastT[i]!) {
+          a.lastT[i] = lastT;
+          a.lastV![i] = f64[w + L.last + 1]!;
+        }
       }
     }
   }
@@ -905,9 +877,9 @@ export async function selectLast(
   const n = distinctSteps(p);
   const mint = p.firstEnd - p.lookbackMs;
   const maxt = lastEnd(p);
-  const hit = ctx.index.select(matchers, mint, maxt).sort(byKey);
+  const hit = ctx.index.selectSorted(matchers, mint, maxt);
   // Rollups answer when every step ends on a bucket boundary: the newest sample of a bucket is what is needed.
-  const rollupMs = rollupFor(ctx, p, undefined, hit, mint, maxt);
+  const rollupMs = rollupFor(ctx, p, undefined, mint);
   if (rollupMs === undefined && !worthIt(ctx, hit, p, mint, maxt)) return undefined;
   const out: StepValues[] = [];
   const ids = (list: readonly IndexedSeries[]) => list.map((s) => s.idStr).join(',');

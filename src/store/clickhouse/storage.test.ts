@@ -18,6 +18,10 @@ afterAll(async () => {
 });
 
 storageSuite('chDB', async () => ClickHouseStorage.open(chdb, { database: `t${++n}` }));
+// The same contract with every sample also held in the in-memory head (a window reaching back centuries).
+storageSuite('chDB with a head', async () =>
+  ClickHouseStorage.open(chdb, { database: `t${++n}`, headWindowMs: 1e13 }),
+);
 
 // A ClickHouse server is tested when one is reachable (Debian's packaged server is too old for this schema).
 const serverUrl = process.env.VIGIL_TEST_CLICKHOUSE_URL;

@@ -14,12 +14,15 @@ import { applyRetention, migrate, STALE_BITS_SQL } from './schema.ts';
 import { SeriesIndex, indexedSeries, type IndexedSeries } from './series-index.ts';
 import { sqlIdent, type SqlTransport } from './transport.ts';
 import { GroupCommitWriter } from './storage.append.ts';
+import { SampleHead } from './head.ts';
 import { ClickHouseQuerier } from './storage.read.ts';
 import {
   applyRollups,
   DEFAULT_ROLLUP_TIMING,
   readyRollups,
   RollupManager,
+  rollupRetentions,
+  rollupTable,
   type RollupSpec,
   type RollupTiming,
 } from './rollups.ts';
@@ -42,6 +45,13 @@ export interface ClickHouseStorageOptions {
   readonly rollups?: readonly RollupSpec[];
   /** How often rollup views refresh and how late a sample may be to be aggregated by them (tests). */
   readonly rollupTiming?: RollupTiming;
+  /**
+   * How much recent time of every series to hold in memory (the head, head.ts), so that reads of it (dashboards
+   * over the last hour) need no ClickHouse query; 0 (the default) holds none. About 16 bytes a sample: 10,000
+   * series scraped every 15 s take about 80 MB for 2 h. The head sees only this storage's writes: use it only
+   * where this process is the one writer of the database.
+   */
+  readonly headWindowMs?: number;
   /** Progress messages of long start-up work (rollup backfill). */
   readonly log?: (msg: string) => void;
 }
@@ -62,6 +72,8 @@ export class ClickHouseStorage implements Storage {
   private readonly minSamplesPerStep: number;
   /** Ready rollups and the repair of late samples. */
   private rollups!: RollupManager;
+  /** Recent samples in memory, when configured. */
+  private head: SampleHead | undefined;
 
   private constructor(
     readonly sql: SqlTransport,
@@ -87,10 +99,26 @@ export class ClickHouseStorage implements Storage {
     const resolutions = opts.rollups
       ? await applyRollups(sql, s.db, opts.rollups, timing, opts.log)
       : await readyRollups(sql, s.db);
-    s.rollups = new RollupManager(sql, s.db, resolutions, timing, opts.log);
+    s.rollups = new RollupManager(
+      sql,
+      s.db,
+      resolutions,
+      timing,
+      opts.log,
+      await rollupRetentions(sql, s.db, resolutions),
+    );
     s.writer.rollups = s.rollups;
     await s.rollups.open();
     await s.load();
+    if (opts.headWindowMs && opts.headWindowMs > 0) {
+      let newest = -Infinity;
+      for (const x of s.index.select([])) if (x.maxT > newest) newest = x.maxT;
+      s.head = await SampleHead.load(sql, s.db, opts.headWindowMs, newest);
+      s.writer.head = s.head;
+      opts.log?.(
+        `storage: ${s.head.size} samples since ${new Date(s.head.coveredFrom).toISOString()} held in memory`,
+      );
+    }
     return s;
   }
 
@@ -131,6 +159,18 @@ export class ClickHouseStorage implements Storage {
       }
       this.index.add(s);
     }
+    // Each series' recent sample interval, from its last hour of data: pushdown estimates density with it.
+    const newest = spans.reduce((m, r) => Math.max(m, Number(r.maxt)), -Infinity);
+    if (Number.isFinite(newest)) {
+      const recent = await this.sql.queryRows<{ id: string; interval: number }>(
+        `SELECT toString(series_id) AS id, (max(ts) - min(ts)) / (count() - 1) AS interval
+         FROM ${this.db}.samples WHERE ts >= ${newest - 3_600_000} GROUP BY series_id HAVING count() > 1`,
+      );
+      for (const r of recent) {
+        const s = this.index.getById(BigInt(r.id));
+        if (s) s.recentInterval = Number(r.interval);
+      }
+    }
     const unordered = await this.sql.queryRows<{ id: string; since: string }>(
       `SELECT toString(series_id) AS id, min(since) AS since FROM ${this.db}.series_unordered GROUP BY series_id`,
     );
@@ -160,6 +200,7 @@ export class ClickHouseStorage implements Storage {
       maxt,
       this.minSamplesPerStep,
       this.rollups,
+      this.head,
     );
   }
 
@@ -180,6 +221,7 @@ export class ClickHouseStorage implements Storage {
       if (compiled.some((ms) => matchesAll(ms, s.labels))) hit.push(s);
     if (!hit.length) return;
     await this.writer.flushed();
+    for (const s of hit) this.head?.exclude(s.id);
     // Removing samples changes which sample precedes which: their successors' counter flags no longer hold.
     const since = Math.max(Math.floor(mint), Number.MIN_SAFE_INTEGER);
     const marked = hit.filter((s) => since < s.unorderedSince);
@@ -250,6 +292,8 @@ export class ClickHouseStorage implements Storage {
   async optimize(): Promise<void> {
     await this.writer.flushed();
     await this.sql.exec(`OPTIMIZE TABLE ${this.db}.samples FINAL`);
+    for (const r of this.rollups.resolutions)
+      await this.sql.exec(`OPTIMIZE TABLE ${rollupTable(this.db, r)} FINAL`);
   }
 
   /** Runs the rollup views now and waits until late samples are rolled up (tests, benchmarks). */
