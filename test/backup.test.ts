@@ -121,6 +121,49 @@ async function stateIn(cfg: StateStoreConfig) {
   }
 }
 
+const TRACE_ID = '5b8efff798038103d269b633813fc60c';
+
+/** A two-span trace sent as OTLP/HTTP JSON; its timestamps are recent so that trace retention keeps it. */
+async function sendTrace(url: string): Promise<void> {
+  const start = BigInt(Date.now() - 60_000) * 1_000_000n;
+  const span = (spanId: string, name: string, parent: string, offsetMs: number) => ({
+    traceId: TRACE_ID,
+    spanId,
+    parentSpanId: parent,
+    name,
+    kind: 2,
+    startTimeUnixNano: String(start + BigInt(offsetMs) * 1_000_000n),
+    endTimeUnixNano: String(start + BigInt(offsetMs + 25) * 1_000_000n),
+    attributes: [{ key: 'http.route', value: { stringValue: `/${name}` } }],
+    status: { code: 1 },
+  });
+  const res = await fetch(`${url}/v1/traces`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      resourceSpans: [
+        {
+          resource: { attributes: [{ key: 'service.name', value: { stringValue: 'checkout' } }] },
+          scopeSpans: [
+            {
+              scope: { name: 'backup-test' },
+              spans: [
+                span('eee19b7ec3c1b174', 'orders', '', 0),
+                span('eee19b7ec3c1b175', 'pay', 'eee19b7ec3c1b174', 5),
+              ],
+            },
+          ],
+        },
+      ],
+    }),
+  });
+  expect(res.status, await res.text()).toBe(200);
+}
+
+async function traceOf(url: string) {
+  return getJSON(`${url}/api/traces/${TRACE_ID}`);
+}
+
 function manifestOf(dir: string): BackupManifest {
   return JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as BackupManifest;
 }
@@ -129,6 +172,7 @@ describe('backup and restore with the SQLite state store', () => {
   const sqlite: StateStoreConfig = { driver: 'sqlite', path: join(dataDir, 'state.db') };
   const config = configFile('sqlite');
   let before: unknown[];
+  let traceBefore: unknown;
   let stateBefore: Awaited<ReturnType<typeof stateIn>>;
   let written = 0;
   let restored: VigilProcess;
@@ -138,6 +182,7 @@ describe('backup and restore with the SQLite state store', () => {
       dataDir,
       port: 0,
       otlpHttpPort: 0,
+      otlpGrpcPort: 0,
       listenAddress: '127.0.0.1',
     });
     const v: RunningVigil = await startVigil(cfg);
@@ -147,7 +192,12 @@ describe('backup and restore with the SQLite state store', () => {
         v.storage.deleteSeries([[{ name: '__name__', type: '=', value: 'doomed' }]], -Infinity, Infinity),
       );
       await addState(v.state);
+      await sendTrace(url);
       before = await answers(url);
+      const trace = await traceOf(url);
+      expect(trace.status).toBe(200);
+      expect(JSON.stringify(trace.body)).toContain('eee19b7ec3c1b175');
+      traceBefore = trace.body;
       const res = await vigilCli(['backup', backupDir, '--url', url]);
       expect(res.code, res.stderr).toBe(0);
       expect(res.stderr).toMatch(new RegExp(`backup written to ${backupDir} in .*: ${written} samples`));
@@ -158,6 +208,16 @@ describe('backup and restore with the SQLite state store', () => {
         series: 6,
         metadata: 2,
         settings: 0, // retention 0 is the default: nothing recorded
+        exemplars: 0,
+        exemplar_series: 0,
+        spans: 2,
+        alert_events: 0,
+        alert_notifications: 0,
+      });
+      expect(m.telemetry.schema_versions).toMatchObject({
+        traces: expect.any(Number),
+        exemplars: expect.any(Number),
+        alert_history: expect.any(Number),
       });
       expect(m.state).toMatchObject({
         driver: 'sqlite',
@@ -198,6 +258,9 @@ describe('backup and restore with the SQLite state store', () => {
     expect(await stateIn(sqlite)).toEqual(stateBefore);
     restored = await child(config, dataDir);
     expect(await answers(restored.url)).toEqual(before);
+    const trace = await traceOf(restored.url);
+    expect(trace.status).toBe(200);
+    expect(trace.body).toEqual(traceBefore);
   }, 60_000);
 
   it('refuses a folder in use, a non-empty target, and backing up into a non-empty folder', async () => {

@@ -2,13 +2,12 @@
  * A Vigil process killed with SIGKILL while writes are in flight loses nothing it acknowledged: every
  * remote-write request answered 204 before the kill is fully there after a restart.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import snappy from 'snappy';
 import { afterAll, describe, expect, it } from 'vitest';
 import { WriteRequest } from '../src/ingest/remotewrite/proto.ts';
-import { freePort, getJSON, queryURL, tempDir, waitFor } from './helpers.ts';
+import { crashWhileWriting, getJSON, queryURL, tempDir } from './helpers.ts';
 
 const dir = tempDir('kill');
 const procs: ChildProcess[] = [];
@@ -16,32 +15,6 @@ afterAll(() => {
   for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL');
   rmSync(dir, { recursive: true, force: true });
 });
-
-async function startVigilProcess(port: number): Promise<ChildProcess> {
-  writeFileSync(
-    join(dir, 'vigil.yml'),
-    'self_monitoring:\n  enabled: false\notlp:\n  http_port: 0\nstorage:\n  retention: 0\n',
-  );
-  const proc = spawn(
-    process.execPath,
-    [
-      'bin/vigil.js',
-      'start',
-      '--config',
-      join(dir, 'vigil.yml'),
-      '--data-dir',
-      join(dir, 'data'),
-      '--port',
-      String(port),
-      '--listen-address',
-      '127.0.0.1',
-    ],
-    { stdio: ['ignore', 'ignore', 'inherit'] },
-  );
-  procs.push(proc);
-  await waitFor('vigil to start', async () => (await fetch(`http://127.0.0.1:${port}/-/ready`)).ok, 60_000);
-  return proc;
-}
 
 function request(batch: number, series: number, samplesPerSeries: number): Buffer {
   const base = 1_700_000_000_000 + batch * samplesPerSeries * 1000;
@@ -59,37 +32,22 @@ function request(batch: number, series: number, samplesPerSeries: number): Buffe
 
 describe('durability', () => {
   it('keeps every acknowledged sample across SIGKILL and restart', async () => {
-    const port = await freePort();
-    const proc = await startVigilProcess(port);
-    const acked: number[] = [];
-    let next = 0;
-    let killed = false;
     const SERIES = 20;
     const PER = 50;
-    const writer = async () => {
-      while (!killed) {
-        const b = next++;
-        try {
-          const res = await fetch(`http://127.0.0.1:${port}/api/v1/write`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'snappy' },
-            body: new Uint8Array(request(b, SERIES, PER)),
-          });
-          if (res.status === 204) acked.push(b);
-        } catch {
-          return; // connection refused or reset: the process is gone
-        }
-      }
-    };
-    const writers = Array.from({ length: 4 }, writer);
-    await waitFor('some acknowledged writes', async () => acked.length >= 40, 60_000);
-    const exited = new Promise((r) => proc.once('exit', r));
-    proc.kill('SIGKILL');
-    killed = true;
-    await Promise.all(writers);
-    await exited;
-
-    await startVigilProcess(port);
+    const yaml =
+      'self_monitoring:\n  enabled: false\notlp:\n  http_port: 0\n  grpc_port: 0\nstorage:\n  retention: 0\n';
+    const {
+      port,
+      acked,
+      started: next,
+    } = await crashWhileWriting(dir, yaml, procs, async (port, b) => {
+      const res = await fetch(`http://127.0.0.1:${port}/api/v1/write`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'snappy' },
+        body: new Uint8Array(request(b, SERIES, PER)),
+      });
+      return res.status === 204;
+    });
     const { body } = await getJSON(
       queryURL(`http://127.0.0.1:${port}`, '/api/v1/query', {
         query: 'count by (batch) (count_over_time(durable_total[10y]))',

@@ -54,7 +54,7 @@ describe('vigil import FILE', () => {
     const cfg = loadConfigText(
       'self_monitoring:\n  enabled: false\nquery:\n  compatibility: prometheus2\n',
       'test.yml',
-      { dataDir, port: 0, otlpHttpPort: 0, listenAddress: '127.0.0.1' },
+      { dataDir, port: 0, otlpHttpPort: 0, otlpGrpcPort: 0, listenAddress: '127.0.0.1' },
     );
     vigil = await startVigil(cfg);
     vigilUrl = `http://127.0.0.1:${vigil.port}`;

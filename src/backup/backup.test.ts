@@ -8,6 +8,8 @@ import { STALE_NAN, isStaleNaN } from '../model/labels.ts';
 import { ChdbTransport } from '../store/clickhouse/chdb.ts';
 import { ClickHouseStorage } from '../store/clickhouse/storage.ts';
 import { openStateStore } from '../state/open.ts';
+import { ClickHouseSpanStore } from '../traces/store.clickhouse.ts';
+import { span } from '../traces/store.cases.ts';
 import { createBackup, restoreBackup, verifyBackup, type BackupSource } from './backup.ts';
 import { backupApi } from './handler.ts';
 import { BackupError, parseManifest, type BackupManifest } from './manifest.ts';
@@ -150,6 +152,69 @@ describe('createBackup and restoreBackup', () => {
         },
       ),
     ).rejects.toThrow(/telemetry schema is version 99, newer than this Vigil's \d+/);
+  });
+});
+
+describe('spans in backups', () => {
+  const traceId = '3df7651916cd43dd8448eb211c80319f';
+  const restoreInto = (dir: string, database: string) =>
+    restoreBackup(dir, {
+      dataDir: join(root, `target-${database}`),
+      database,
+      state: { driver: 'sqlite', path: join(root, `target-${database}`, 'state.db') },
+      retentionMs: 0,
+      openSql: () => new ChdbTransport(join(root, 'clickhouse')),
+    });
+  const count = async (db: string, table: string) =>
+    Number((await chdb.queryRows<{ n: string }>(`SELECT count() AS n FROM ${db}.${table}`))[0]!.n);
+
+  it('restores a backup made before spans were backed up, with no spans', async () => {
+    const dir = join(root, 'b-legacy');
+    cpSync(join(root, 'b1'), dir, { recursive: true });
+    const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as BackupManifest;
+    delete (m.telemetry as { schema_versions?: unknown }).schema_versions;
+    writeFileSync(join(dir, 'manifest.json'), JSON.stringify(m));
+    const report = await restoreInto(dir, 'legacy');
+    expect(report.samples).toBe(1001);
+    expect(await count('legacy', 'spans')).toBe(0);
+    expect(await count('legacy', 'exemplars')).toBe(0);
+    expect(await count('legacy', 'alert_events')).toBe(0);
+  });
+
+  it('exports spans and restores them with their trace id lookup', async () => {
+    const spans = await ClickHouseSpanStore.open(chdb, { database: 'src', retentionMs: 0 });
+    const rows = [
+      span({ traceId, spanId: 'a1ad6b7169203331', events: [] }),
+      span({
+        traceId,
+        spanId: 'a2ad6b7169203331',
+        parentSpanId: 'a1ad6b7169203331',
+        name: 'db',
+        kind: 'client',
+      }),
+    ];
+    await spans.write(rows);
+    const want = await spans.trace(traceId);
+    await spans.close();
+    const dir = join(root, 'b-spans');
+    const m = await createBackup(source, dir);
+    expect(m.telemetry.tables.find((t) => t.name === 'spans')?.rows).toBe(2);
+    expect(m.telemetry.tables.map((t) => t.name)).not.toContain('trace_id_ts');
+    expect(m.telemetry.schema_versions).toMatchObject({ traces: expect.any(Number) });
+    await restoreInto(dir, 'withspans');
+    expect(await count('withspans', 'trace_id_ts')).toBe(await count('src', 'trace_id_ts'));
+    const copy = await ClickHouseSpanStore.open(chdb, { database: 'withspans', retentionMs: 0 });
+    expect(await copy.trace(traceId)).toEqual(want);
+    await copy.close();
+
+    const newer = join(root, 'b-spans-newer');
+    cpSync(dir, newer, { recursive: true });
+    const edited = JSON.parse(readFileSync(join(newer, 'manifest.json'), 'utf8')) as BackupManifest;
+    edited.telemetry.schema_versions = { traces: 99 };
+    writeFileSync(join(newer, 'manifest.json'), JSON.stringify(edited));
+    await expect(restoreInto(newer, 'never2')).rejects.toThrow(
+      /the backup's traces schema is version 99, newer than this Vigil's \d+/,
+    );
   });
 });
 

@@ -21,7 +21,7 @@ import {
   type BackupManifest,
 } from './manifest.ts';
 import { exportState, restoreState, stateRows } from './state.ts';
-import { exportTelemetry, loadTelemetry, schemaVersion } from './telemetry.ts';
+import { exportTelemetry, extraSchemaVersions, loadTelemetry, schemaVersion } from './telemetry.ts';
 
 /** What a backup reads from. */
 export interface BackupSource {
@@ -49,6 +49,7 @@ export async function createBackup(
   try {
     await src.flushed?.();
     const schema_version = await schemaVersion(src.sql, src.database);
+    const schema_versions = await extraSchemaVersions(src.sql, src.database);
     const tables = await exportTelemetry(src.sql, src.database, target, log);
     const state = await exportState(src.state, target);
     for (const t of state.tables) log(`state: ${t.name}: ${t.rows} rows`);
@@ -58,7 +59,14 @@ export async function createBackup(
       created_at: new Date().toISOString(),
       vigil_version: VERSION,
       source: src.online ? 'online' : 'offline',
-      telemetry: { engine: 'chdb', database: src.database, schema_version, format: 'Native+zstd', tables },
+      telemetry: {
+        engine: 'chdb',
+        database: src.database,
+        schema_version,
+        schema_versions,
+        format: 'Native+zstd',
+        tables,
+      },
       state,
     };
     await writeAtomic(join(target, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n');
@@ -161,6 +169,7 @@ export async function restoreBackup(
       m.telemetry.schema_version,
       target.retentionMs,
       log,
+      m.telemetry.schema_versions,
     );
   } finally {
     await sql.close();

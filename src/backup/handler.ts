@@ -17,6 +17,8 @@ import { BackupError, BackupFailedError } from './manifest.ts';
 export interface BackupApiDeps {
   readonly storage: ClickHouseStorage;
   readonly config: VigilConfig;
+  /** Waits until every acknowledged span is in ClickHouse (the span write-ahead log drained). */
+  readonly spansFlushed?: () => Promise<void>;
   readonly log?: (msg: string) => void;
 }
 
@@ -54,7 +56,10 @@ export function backupApi(deps: BackupApiDeps): FastifyPluginAsync {
             database: deps.storage.db,
             state: stateConfigOf(deps.config),
             online: true,
-            flushed: () => deps.storage.flushed(),
+            flushed: async () => {
+              await deps.storage.flushed();
+              await deps.spansFlushed?.();
+            },
           },
           dir,
         );

@@ -51,6 +51,11 @@ export const manifestSchema = z.object({
     database: identifier,
     /** Highest migration of src/store/clickhouse/schema.ts applied in the source. */
     schema_version: z.number().int().nonnegative(),
+    /**
+     * Highest migration applied in the source for each other ClickHouse schema (`traces`, `exemplars`,
+     * `alert_history`); absent in backups made before these tables were backed up.
+     */
+    schema_versions: z.record(z.string(), z.number().int().nonnegative()).optional(),
     format: z.literal('Native+zstd'),
     tables: z.array(telemetryTable),
   }),

@@ -9,12 +9,83 @@
  */
 import { join } from 'node:path';
 import { migrate, applyRetention, MIGRATIONS } from '../store/clickhouse/schema.ts';
+import { EXEMPLAR_MIGRATIONS, migrateExemplars } from '../store/clickhouse/exemplars.ts';
+import { TRACE_MIGRATIONS, migrateTraces } from '../traces/schema.ts';
+import { ALERT_HISTORY_MIGRATIONS, migrateAlertHistory } from '../alerts/history/clickhouse.ts';
+import type { Migration } from '../store/clickhouse/migrate.ts';
 import { sqlIdent, sqlString, type SqlTransport } from '../store/clickhouse/transport.ts';
 import { describeFile } from './files.ts';
 import { BackupError, type TelemetryTableEntry } from './manifest.ts';
 
 /** Tables in export order (samples before series, see above). `schema_versions` is recreated by migrations. */
 export const TELEMETRY_TABLES = ['samples', 'series', 'metadata', 'settings'] as const;
+
+/**
+ * The other ClickHouse schemas, each with its own migrations and version table. Only base tables are
+ * exported: `trace_id_ts` is filled by a materialized view from `spans`, so loading `spans` refills it.
+ * Exemplars go before their series for the same reason as samples. A source that never created one of these
+ * schemas (a Vigil older than it) simply has none of its tables in the backup.
+ */
+export interface ExtraSchema {
+  readonly name: 'traces' | 'exemplars' | 'alert_history';
+  readonly versionTable: string;
+  readonly migrations: readonly Migration[];
+  readonly migrate: (sql: SqlTransport, database: string) => Promise<number>;
+  /** Tables in export order. */
+  readonly tables: readonly string[];
+  /** Plain MergeTree tables, whose row count after loading must equal the backup's. */
+  readonly counted: readonly string[];
+}
+
+export const EXTRA_SCHEMAS: readonly ExtraSchema[] = [
+  {
+    name: 'traces',
+    versionTable: 'trace_schema_versions',
+    migrations: TRACE_MIGRATIONS,
+    migrate: migrateTraces,
+    tables: ['spans'],
+    counted: ['spans'],
+  },
+  {
+    name: 'exemplars',
+    versionTable: 'exemplar_schema_versions',
+    migrations: EXEMPLAR_MIGRATIONS,
+    migrate: migrateExemplars,
+    tables: ['exemplars', 'exemplar_series'],
+    counted: ['exemplars'],
+  },
+  {
+    name: 'alert_history',
+    versionTable: 'alert_history_schema_versions',
+    migrations: ALERT_HISTORY_MIGRATIONS,
+    migrate: migrateAlertHistory,
+    tables: ['alert_events', 'alert_notifications'],
+    counted: ['alert_events', 'alert_notifications'],
+  },
+];
+
+/** Schema versions of the extra schemas in `database`; a schema that was never created is left out. */
+export async function extraSchemaVersions(
+  sql: SqlTransport,
+  database: string,
+): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const s of EXTRA_SCHEMAS) {
+    if (!(await tableExists(sql, database, s.versionTable))) continue;
+    const rows = await sql.queryRows<{ v: number | string }>(
+      `SELECT max(version) AS v FROM ${sqlIdent(database)}.${sqlIdent(s.versionTable)}`,
+    );
+    out[s.name] = Number(rows[0]?.v ?? 0);
+  }
+  return out;
+}
+
+async function tableExists(sql: SqlTransport, database: string, table: string): Promise<boolean> {
+  const rows = await sql.queryRows<{ n: string | number }>(
+    `SELECT count() AS n FROM system.tables WHERE database = ${sqlString(database)} AND name = ${sqlString(table)}`,
+  );
+  return Number(rows[0]?.n ?? 0) > 0;
+}
 
 /** Settings rows that describe the table layout rather than data; restore recreates them for its target. */
 const LAYOUT_SETTINGS = ['retention_seconds'];
@@ -52,8 +123,10 @@ export async function exportTelemetry(
 ): Promise<TelemetryTableEntry[]> {
   const db = sqlIdent(database);
   const out: TelemetryTableEntry[] = [];
-  for (const table of TELEMETRY_TABLES) {
+  const optional = new Set(EXTRA_SCHEMAS.flatMap((s) => s.tables));
+  for (const table of [...TELEMETRY_TABLES, ...optional]) {
     const columns = await columnsOf(sql, db, table);
+    if (!columns.length && optional.has(table)) continue;
     if (!columns.length)
       throw new BackupError(`table ${db}.${table} does not exist; is this a Vigil data folder?`);
     const path = telemetryFile(table);
@@ -99,18 +172,28 @@ export async function loadTelemetry(
   schemaVersionOfBackup: number,
   retentionMs: number,
   log: (msg: string) => void = () => {},
+  extraVersionsOfBackup: Readonly<Record<string, number>> = {},
 ): Promise<number> {
   const latest = MIGRATIONS.at(-1)?.version ?? 0;
   if (schemaVersionOfBackup > latest)
     throw new BackupError(
       `the backup's telemetry schema is version ${schemaVersionOfBackup}, newer than this Vigil's ${latest}: restore with a newer Vigil`,
     );
+  for (const s of EXTRA_SCHEMAS) {
+    const v = extraVersionsOfBackup[s.name] ?? 0;
+    const mine = s.migrations.at(-1)?.version ?? 0;
+    if (v > mine)
+      throw new BackupError(
+        `the backup's ${s.name} schema is version ${v}, newer than this Vigil's ${mine}: restore with a newer Vigil`,
+      );
+  }
   for (const t of tables) {
     const n = await countFile(sql, join(dir, t.file.path), t.columns);
     if (n !== t.rows) throw new BackupError(`${t.file.path} holds ${n} rows, the manifest says ${t.rows}`);
   }
   const db = sqlIdent(database);
   await migrate(sql, db);
+  for (const s of EXTRA_SCHEMAS) await s.migrate(sql, database);
   for (const t of tables) {
     const target = new Set((await columnsOf(sql, db, t.name)).map((c) => c.name));
     if (!target.size) throw new BackupError(`the backup has table ${t.name}, which this Vigil does not know`);
@@ -128,13 +211,12 @@ export async function loadTelemetry(
     log(`telemetry: ${t.name}: ${t.rows} rows loaded`);
   }
   // Plain MergeTree keeps every row; check the count there (ReplacingMergeTree tables may merge at any time).
-  const samples = tables.find((t) => t.name === 'samples');
-  if (samples) {
-    const rows = await sql.queryRows<{ n: string }>(`SELECT count() AS n FROM ${db}.samples`);
-    if (Number(rows[0]?.n) !== samples.rows)
-      throw new BackupError(
-        `after loading, ${db}.samples holds ${rows[0]?.n} rows, the backup ${samples.rows}`,
-      );
+  const counted = new Set(['samples', ...EXTRA_SCHEMAS.flatMap((s) => s.counted)]);
+  for (const t of tables) {
+    if (!counted.has(t.name)) continue;
+    const rows = await sql.queryRows<{ n: string }>(`SELECT count() AS n FROM ${db}.${sqlIdent(t.name)}`);
+    if (Number(rows[0]?.n) !== t.rows)
+      throw new BackupError(`after loading, ${db}.${t.name} holds ${rows[0]?.n} rows, the backup ${t.rows}`);
   }
   // Counted before the TTL is set: ClickHouse drops wholly expired parts within moments of it.
   const expiring = await samplesOlderThan(sql, db, retentionMs);

@@ -10,9 +10,18 @@ import { remoteReadPlugin } from '../api/remote-read.ts';
 import { ImportError } from './file-import.ts';
 import { importFromPrometheus, type PrometheusImportOptions } from './prometheus-import.ts';
 import { ProgressReporter, type ProgressSnapshot } from './progress.ts';
+import {
+  SAMPLES,
+  STREAMED_XOR_CHUNKS,
+  decodeReadRequest,
+  encodeReadRequest,
+  snappyCompress,
+  snappyDecompress,
+} from './remoteread/codec.ts';
 
 // The source speaks the remote-read protocol through Vigil's own endpoint over an in-memory store, with a
-// /api/v1/metadata like Prometheus's.
+// /api/v1/metadata like Prometheus's. It answers the STREAMED_XOR_CHUNKS the importer prefers.
+// prometheus-import.real.test.ts does the same against Debian's Prometheus.
 const source = new MemoryStorage();
 let server: FastifyInstance;
 let url = '';
@@ -150,7 +159,7 @@ describe('importFromPrometheus', () => {
     const err = await importFromPrometheus(opts({ appender, windowMs: 10 * HOUR })).catch((e: Error) => e);
     expect(err).toBeInstanceOf(ImportError);
     expect((err as Error).message).toMatch(
-      /remote read of 1970-01-01T00:00:00.000Z to .* answered 422: remote-read: the request would return more than 1000 samples.* \(use a smaller --window\)/,
+      /remote read of 1970-01-01T00:00:00.000Z to .* answered 422: remote-read: queries\[0\] would return more than 1000 samples.* \(use a smaller --window\)/,
     );
   });
 
@@ -159,5 +168,40 @@ describe('importFromPrometheus', () => {
     await expect(
       importFromPrometheus(opts({ appender, url: 'http://127.0.0.1:1', sleep: async () => {} })),
     ).rejects.toThrow(/cannot reach http:\/\/127.0.0.1:1\/api\/v1\/read.*gave up after 5 attempts/);
+  });
+
+  it('asks for streamed chunks first and takes SAMPLES from a server that answers with them', async () => {
+    const types: string[] = [];
+    // An older server: ignores the preference and always answers SAMPLES.
+    const older: typeof fetch = async (input, init) => {
+      if (!String(input).endsWith('/api/v1/read')) return fetch(input, init);
+      const req = decodeReadRequest(snappyDecompress(init!.body as Uint8Array, 1 << 20, 'request'));
+      expect(req.acceptedResponseTypes).toEqual([STREAMED_XOR_CHUNKS, SAMPLES]);
+      const res = await fetch(input, {
+        ...init,
+        body: new Uint8Array(snappyCompress(encodeReadRequest(req.queries, [SAMPLES]))),
+      });
+      types.push(res.headers.get('content-type') ?? '');
+      return res;
+    };
+    const target = new MemoryStorage();
+    const { appender } = counting(target);
+    const res = await importFromPrometheus(opts({ appender, fetch: older }));
+    expect(res).toMatchObject({ status: 'done', samples: 1800 });
+    expect(new Set(types)).toEqual(new Set(['application/x-protobuf']));
+  });
+
+  it('stops with a clear error on a corrupt streamed frame', async () => {
+    const corrupting: typeof fetch = async (input, init) => {
+      const res = await fetch(input, init);
+      if (!String(input).endsWith('/api/v1/read')) return res;
+      const body = Buffer.from(await res.arrayBuffer());
+      body[body.length - 1]! ^= 0xff;
+      return new Response(body, { status: res.status, headers: res.headers });
+    };
+    const { appender } = counting(new MemoryStorage());
+    await expect(importFromPrometheus(opts({ appender, fetch: corrupting }))).rejects.toThrow(
+      /remote read of 1970-01-01T00:00:00.000Z to 1970-01-01T01:59:59.999Z from .*: streamed response: frame at byte \d+: CRC32-C of its \d+ bytes is 0x[0-9a-f]+, the frame says/,
+    );
   });
 });

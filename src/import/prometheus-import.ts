@@ -1,6 +1,7 @@
 /**
- * Migration from a running Prometheus through its remote-read API (POST /api/v1/read, SAMPLES responses):
- * the time range is read in windows (2 h by default, like Prometheus's blocks), each window's samples are
+ * Migration from a running Prometheus through its remote-read API (POST /api/v1/read). Vigil asks for
+ * STREAMED_XOR_CHUNKS first (frames of XOR chunks, decoded as they arrive: far less memory and bandwidth than
+ * one big SAMPLES response on Prometheus's side) and takes SAMPLES when the server answers with that. The time range is read in windows (2 h by default, like Prometheus's blocks), each window's samples are
  * appended and committed, and a checkpoint records the next window so that `resume` continues there.
  * Metric metadata (TYPE, HELP, UNIT) comes from /api/v1/metadata.
  */
@@ -15,13 +16,16 @@ import { readCheckpoint, removeCheckpoint, writeCheckpoint } from './checkpoint.
 import { ImportError } from './file-import.ts';
 import type { ProgressReporter } from './progress.ts';
 import {
+  RemoteReadProtocolError,
   SAMPLES,
+  STREAMED_XOR_CHUNKS,
   decodeReadResponse,
   encodeReadRequest,
   snappyCompress,
   snappyDecompress,
   type ReadSeries,
 } from './remoteread/codec.ts';
+import { ChunkedResponseDecoder } from './remoteread/chunked.ts';
 
 export interface PrometheusImportOptions {
   /** Base URL of Prometheus, e.g. http://127.0.0.1:9090. */
@@ -43,8 +47,10 @@ export interface PrometheusImportOptions {
   readonly report?: (line: string) => void;
   readonly signal?: AbortSignal;
   readonly fetch?: typeof fetch;
-  /** Largest decompressed response accepted. Default 1 GiB. */
+  /** Largest decompressed response accepted (for streamed responses: the whole body). Default 1 GiB. */
   readonly maxResponseBytes?: number;
+  /** Response types asked for, in order of preference. Default STREAMED_XOR_CHUNKS, then SAMPLES. */
+  readonly responseTypes?: readonly number[];
   readonly sleep?: (ms: number) => Promise<void>;
 }
 
@@ -59,6 +65,8 @@ export interface PrometheusImportResult {
 
 const DEFAULT_WINDOW = 2 * 3600_000;
 const ATTEMPTS = 5;
+/** Largest frame of a streamed response accepted (Prometheus's own client allows 50 MB; frames are ~1 MiB). */
+const MAX_FRAME_BYTES = 64 * 1024 * 1024;
 
 export function defaultMigrationCheckpoint(
   url: string,
@@ -200,7 +208,9 @@ export async function importFromPrometheus(opts: PrometheusImportOptions): Promi
 
   async function readWindow(start: number, end: number): Promise<ReadSeries[][]> {
     const queries = opts.matcherSets.map((matchers) => ({ start, end, matchers }));
-    const body = snappyCompress(encodeReadRequest(queries, [SAMPLES]));
+    const body = snappyCompress(
+      encodeReadRequest(queries, opts.responseTypes ?? [STREAMED_XOR_CHUNKS, SAMPLES]),
+    );
     const what = `remote read of ${new Date(start).toISOString()} to ${new Date(end).toISOString()} from ${readUrl}`;
     let lastErr = '';
     let delay = 500;
@@ -224,6 +234,37 @@ export async function importFromPrometheus(opts: PrometheusImportOptions): Promi
         delay *= 2;
         continue;
       }
+      const maxResponseBytes = opts.maxResponseBytes ?? 1 << 30;
+      const ct = res.headers.get('content-type') ?? '';
+      if (res.ok && ct.startsWith('application/x-streamed-protobuf')) {
+        if (!ct.includes('proto=prometheus.ChunkedReadResponse'))
+          throw new ImportError(
+            `${what}: unexpected Content-Type ${JSON.stringify(ct)} (expected proto=prometheus.ChunkedReadResponse)`,
+          );
+        const decoder = new ChunkedResponseDecoder(queries, {
+          maxFrameBytes: MAX_FRAME_BYTES,
+          maxBytes: maxResponseBytes,
+        });
+        const reader = res.body?.getReader();
+        try {
+          if (reader)
+            for (let r = await reader.read(); !r.done; r = await reader.read()) decoder.push(r.value);
+        } catch (err) {
+          await reader?.cancel().catch(() => {}); // close the connection rather than drain a bad stream
+          if (err instanceof RemoteReadProtocolError)
+            throw new ImportError(`${what}: streamed response: ${err.message}`, { cause: err });
+          // The connection broke mid-stream: the window is read again.
+          lastErr = `the streamed response broke off: ${(err as Error).message}`;
+          await sleep(delay);
+          delay *= 2;
+          continue;
+        }
+        try {
+          return decoder.finish();
+        } catch (err) {
+          throw new ImportError(`${what}: streamed response: ${(err as Error).message}`, { cause: err });
+        }
+      }
       const raw = new Uint8Array(await res.arrayBuffer());
       if (!res.ok) {
         const text = Buffer.from(raw).toString('utf8').trim();
@@ -237,14 +278,13 @@ export async function importFromPrometheus(opts: PrometheusImportOptions): Promi
         delay *= 2;
         continue;
       }
-      const ct = res.headers.get('content-type') ?? '';
       if (!ct.startsWith('application/x-protobuf'))
         throw new ImportError(
-          `${what}: unexpected Content-Type ${JSON.stringify(ct)} (expected application/x-protobuf); is ${opts.url} a Prometheus server?`,
+          `${what}: unexpected Content-Type ${JSON.stringify(ct)} (expected application/x-protobuf or application/x-streamed-protobuf); is ${opts.url} a Prometheus server?`,
         );
       let results: ReadSeries[][];
       try {
-        results = decodeReadResponse(snappyDecompress(raw, opts.maxResponseBytes ?? 1 << 30, 'response'));
+        results = decodeReadResponse(snappyDecompress(raw, maxResponseBytes, 'response'));
       } catch (err) {
         throw new ImportError(`${what}: ${(err as Error).message}`, { cause: err });
       }

@@ -4,6 +4,7 @@
  * are protobuf in snappy's block format. Requests are small and go through protobufjs' reflection;
  * responses can hold millions of samples and are written and read field by field, with values in
  * Float64Arrays so that every float keeps its exact bits (Prometheus's stale marker is a NaN payload).
+ * STREAMED_XOR_CHUNKS responses are in chunked.ts (frames) and xorchunk.ts (the chunk format).
  */
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
