@@ -36,6 +36,7 @@ beforeAll(async () => {
     dataDir,
     port: 0,
     otlpHttpPort: await freePort(),
+    otlpGrpcPort: 0,
     listenAddress: '127.0.0.1',
   });
   vigil = await startVigil(cfg);

@@ -2,6 +2,7 @@ import { gzipSync } from 'node:zlib';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RpcStatus } from '../../ingest/otlp/proto.ts';
+import { spansIngested, spansRejected } from '../../self/metrics.ts';
 import { MemorySpanStore } from '../store.memory.ts';
 import { SpanStoreOverloadedError } from '../store.ts';
 import { otlpTracesPlugin } from './handler.ts';
@@ -86,6 +87,23 @@ describe('POST /v1/traces', () => {
     expect((await store.trace(TRACE)).map((s) => s.spanId)).toContain('0000000000000002');
   });
 
+  it("counts stored and refused spans in Vigil's own metrics", async () => {
+    const count = async (
+      c: { get(): Promise<{ values: { labels: object; value: number }[] }> },
+      want: object,
+    ) =>
+      (await c.get()).values.find((v) =>
+        Object.entries(want).every(([k, x]) => (v.labels as Record<string, unknown>)[k] === x),
+      )?.value ?? 0;
+    const stored = await count(spansIngested, { protocol: 'otlp_traces' });
+    const refused = await count(spansRejected, { protocol: 'otlp_traces', reason: 'invalid' });
+    await post(protoBody(['00000000000000a3', '00000000000000a4', '00']), {
+      'content-type': 'application/x-protobuf',
+    });
+    expect(await count(spansIngested, { protocol: 'otlp_traces' })).toBe(stored + 2);
+    expect(await count(spansRejected, { protocol: 'otlp_traces', reason: 'invalid' })).toBe(refused + 1);
+  });
+
   it('answers partial success in OTLP/JSON form', async () => {
     const res = await post(JSON.stringify(body(['0000000000000000'])), {
       'content-type': 'application/json',
@@ -135,5 +153,43 @@ describe('POST /v1/traces', () => {
     expect(over.statusCode).toBe(429);
     expect(over.headers['retry-after']).toBe('2');
     expect((await store.trace(TRACE)).map((s) => s.spanId)).not.toContain('0000000000000003');
+  });
+});
+
+describe('onStored hook', () => {
+  it('sees stored spans only, and a throwing hook does not fail the request', async () => {
+    const seen: string[] = [];
+    const hookErrors: unknown[] = [];
+    const s = new MemorySpanStore();
+    const hooked = Fastify();
+    let throwOnce = true;
+    await hooked.register(
+      otlpTracesPlugin({
+        store: s,
+        maxAttributeValueBytes: 1024,
+        onStored: (spans) => {
+          seen.push(...spans.map((x) => x.spanId));
+          if (throwOnce) {
+            throwOnce = false;
+            throw new Error('hook broke');
+          }
+        },
+        onStoredError: (err) => hookErrors.push(err),
+      }),
+    );
+    const send = (ids: string[]) =>
+      hooked.inject({
+        method: 'POST',
+        url: '/v1/traces',
+        payload: JSON.stringify(body(ids)),
+        headers: { 'content-type': 'application/json' },
+      });
+    expect((await send(['0000000000000011', '0000000000000000'])).statusCode).toBe(200);
+    expect(hookErrors.map((e) => (e as Error).message)).toEqual(['hook broke']);
+    s.failNextWrite = new Error('disk full');
+    expect((await send(['0000000000000012'])).statusCode).toBe(503);
+    expect((await send(['0000000000000013'])).statusCode).toBe(200);
+    expect(seen).toEqual(['0000000000000011', '0000000000000013']);
+    await hooked.close();
   });
 });

@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { MalformedRequestError } from '../../ingest/http.ts';
 import { ExportTraceServiceRequest } from './proto.ts';
-import { parseOtlpTraces, TRUNCATED_MARKER, type OtlpEncoding } from './parse.ts';
+import {
+  decodeOtlpTracesRequest,
+  parseOtlpTraces,
+  readOtlpTracesProtobuf,
+  translateOtlpTraces,
+  TRUNCATED_MARKER,
+  type OtlpEncoding,
+} from './parse.ts';
 
 const TRACE = '5b8efff798038103d269b633813fc60c';
 const SPAN = 'eee19b7ec3c1b174';
@@ -236,6 +243,113 @@ describe('parseOtlpTraces input errors', () => {
   it('refuses undecodable protobuf', () => {
     expect(() => parseOtlpTraces(Buffer.from([0x0a, 0xff, 0xff]), 'protobuf', OPTS)).toThrow(
       /not a valid ExportTraceServiceRequest/,
+    );
+  });
+});
+
+/** What the generic path (protobufjs message, then the shared walker) makes of a body, or its error. */
+function generic(body: Uint8Array): unknown {
+  try {
+    return translateOtlpTraces(decodeOtlpTracesRequest(body, 'protobuf'), 'protobuf', OPTS);
+  } catch (err) {
+    return { error: (err as Error).name };
+  }
+}
+
+function direct(body: Uint8Array): unknown {
+  try {
+    return readOtlpTracesProtobuf(body, OPTS);
+  } catch (err) {
+    return { error: (err as Error).name };
+  }
+}
+
+const kv = (key: string, value: Record<string, unknown>) => ({ key, value });
+
+describe('readOtlpTracesProtobuf (straight from bytes) agrees with the generic protobuf path', () => {
+  const cases: [string, unknown][] = [
+    [
+      'every attribute type, events, links, status, flags',
+      request(
+        [
+          span({
+            traceState: 'a=1',
+            flags: 0x301,
+            status: { code: 2, message: 'boom' },
+            attributes: [
+              kv('s', { stringValue: 'x' }),
+              kv('i', { intValue: '-9007199254740993' }),
+              kv('d', { doubleValue: 0.1 }),
+              kv('b', { boolValue: true }),
+              kv('y', { bytesValue: Buffer.from([1, 2, 255]) }),
+              kv('a', { arrayValue: { values: [{ intValue: 1 }, { stringValue: 'z' }] } }),
+              kv('k', { kvlistValue: { values: [kv('n', { doubleValue: 2.5 })] } }),
+              kv('empty', {}),
+              { key: 'novalue' },
+              kv('s', { intValue: 7 }),
+            ],
+            events: [
+              {
+                timeUnixNano: '1700000000123456790',
+                name: 'exception',
+                attributes: [kv('m', { stringValue: 'e' })],
+              },
+              {},
+            ],
+            links: [
+              {
+                traceId: TRACE,
+                spanId: PARENT,
+                traceState: 'b=2',
+                attributes: [kv('l', { boolValue: false })],
+              },
+            ],
+          }),
+          span({ parentSpanId: '0000000000000000', kind: 9 }),
+        ],
+        [...svc('orders'), kv('host', { stringValue: 'h1' })],
+      ),
+    ],
+    ['no resource, no scope', { resourceSpans: [{ scopeSpans: [{ spans: [span()] }] }, {}] }],
+    [
+      'refused spans and links',
+      request([
+        span({ links: [{ traceId: TRACE, spanId: 'abcd' }] }),
+        span({ traceId: '', name: '' }),
+        span({ startTimeUnixNano: '0' }),
+        span({ name: 'x'.repeat(80), endTimeUnixNano: '1' }),
+        span({ parentSpanId: 'ab' }),
+      ]),
+    ],
+    ['long values are cut', request([span({ attributes: [kv('v', { stringValue: 'é'.repeat(100) })] })])],
+    ['empty request', {}],
+  ];
+
+  it.each(cases)('%s', (_name, req) => {
+    const body = toProto(req);
+    expect(direct(body)).toEqual(generic(body));
+  });
+
+  it('agrees on every truncation of a body, and on a resource sent after its scopes', () => {
+    const body = toProto(cases[0]![1]);
+    for (let n = 0; n < body.length; n++) {
+      const cut = body.subarray(0, n);
+      expect([n, direct(cut)]).toEqual([n, generic(cut)]);
+    }
+    // ResourceSpans with field 2 (scopeSpans) before field 1 (resource).
+    const rs = toProto({ resourceSpans: [{ scopeSpans: [{ spans: [span()] }] }] });
+    const res = toProto({ resourceSpans: [{ resource: { attributes: svc('late') } }] });
+    const inner = Buffer.concat([Buffer.from(rs.subarray(2)), Buffer.from(res.subarray(2))]);
+    const swapped = Buffer.concat([Buffer.from([0x0a, inner.length]), inner]);
+    const got = direct(swapped) as { spans: { service: string }[] };
+    expect(got.spans[0]!.service).toBe('late');
+    expect(got).toEqual(generic(swapped));
+  });
+
+  it('refuses a known field with the wrong wire type', () => {
+    // ExportTraceServiceRequest field 1 as a varint.
+    expect(() => readOtlpTracesProtobuf(Buffer.from([0x08, 0x01]), OPTS)).toThrow(
+      /not a valid ExportTraceServiceRequest: field 1 has wire type 0, expected 2/,
     );
   });
 });

@@ -21,6 +21,8 @@ root.resolveAll();
 export const ExportTraceServiceRequest = root.lookupType(
   'opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest',
 );
+/** Decodes attribute values that are arrays or key-value lists (rare enough for the generic decoder). */
+export const AnyValue = root.lookupType('opentelemetry.proto.common.v1.AnyValue');
 export const ExportTraceServiceResponse = root.lookupType(
   'opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse',
 );
