@@ -124,3 +124,81 @@ describe('GET /api/v1/rules', () => {
     });
   });
 });
+
+describe('GET /api/v1/alerts and POST /-/reload', () => {
+  const def = parseRuleFile(
+    [
+      'groups:',
+      '  - name: a',
+      '    rules:',
+      '      - alert: Firing',
+      '        expr: up > 0',
+      '        keep_firing_for: 10m',
+      '        annotations: {v: "{{ $value }}"}',
+      '      - alert: Pending',
+      '        expr: up > 0',
+      '        for: 1h',
+    ].join('\n'),
+    FILE,
+  );
+  const mem = new MemoryStorage();
+  mem.add({ __name__: 'up', job: 'a' }, 0, 1);
+  const group = def.ok
+    ? new RuleGroup(def.groups[0]!, {
+        query: engineQueryFn(new Engine(), mem),
+        append: storageAppendFn(mem),
+        defaultIntervalMs: 60_000,
+        evaluateAlerts: true,
+      })
+    : undefined;
+  let reloads = 0;
+  let failNext = false;
+  const server = createServer({ bodyLimit: 1 << 20 });
+  beforeAll(async () => {
+    await server.register(
+      rulesApi({
+        groups: () => [group!],
+        reload: async () => {
+          reloads++;
+          if (failNext) throw new Error('rules.yml:3:5: group "a": bad');
+        },
+      }),
+    );
+    await group!.evaluate(60_000);
+    // The series goes away: kept firing by keep_firing_for.
+    mem.add({ __name__: 'up', job: 'a' }, 70_000, 0);
+    await group!.evaluate(120_000);
+  });
+  afterAll(() => server.close());
+
+  it('lists pending and firing alerts in Prometheus shape', async () => {
+    const res = await server.inject({ method: 'GET', url: '/api/v1/alerts' });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({
+      status: 'success',
+      data: {
+        alerts: [
+          {
+            labels: { alertname: 'Firing', job: 'a' },
+            annotations: { v: '1' },
+            state: 'firing',
+            activeAt: '1970-01-01T00:01:00Z',
+            keepFiringSince: '1970-01-01T00:02:00Z',
+            value: '1e+00',
+          },
+        ],
+      },
+    });
+  });
+
+  it('reloads with 200 and reports a failed reload with 500 and the reason', async () => {
+    const ok = await server.inject({ method: 'POST', url: '/-/reload' });
+    expect([ok.statusCode, ok.body]).toEqual([200, '']);
+    failNext = true;
+    const bad = await server.inject({ method: 'PUT', url: '/-/reload' });
+    expect(bad.statusCode).toBe(500);
+    expect(bad.body).toBe('failed to reload config: rules.yml:3:5: group "a": bad\n');
+    expect(reloads).toBe(2);
+    expect((await server.inject({ method: 'GET', url: '/-/reload' })).statusCode).toBe(404);
+  });
+});

@@ -1,8 +1,11 @@
 /**
- * Prometheus's `GET /api/v1/rules` with its exact response shape, so Grafana's rule views and scripts read
- * Vigil's rule groups unchanged. Filters: `type=alert|record`, `rule_name[]`, `rule_group[]`, `file[]`.
+ * Prometheus's `GET /api/v1/rules` and `GET /api/v1/alerts` with their exact response shapes, so Grafana's
+ * rule and alert views and scripts read Vigil's rules unchanged. Rules filters: `type=alert|record`,
+ * `rule_name[]`, `rule_group[]`, `file[]`. Also `POST /-/reload` (Prometheus's lifecycle endpoint): re-reads
+ * the rule files; invalid files keep the previous rules.
  */
-import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify';
+import type { Alert } from '../rules/alerting.ts';
 import type { RuleGroup } from '../rules/group.ts';
 import type { RuleStatus } from '../rules/rule.ts';
 import { formatExpShortest } from '../rules/gofmt.ts';
@@ -11,6 +14,11 @@ import { allValues } from './params.ts';
 export interface RulesApiDeps {
   /** The rule groups currently loaded, in file order. */
   readonly groups: () => readonly RuleGroup[];
+  /**
+   * Reloads the rule files (and whatever else the composition root reloads with them). Rejects with a message
+   * naming the problem when the new files are invalid; the previous rules then stay in force.
+   */
+  readonly reload?: () => Promise<void>;
 }
 
 /** Go's zero time, which Prometheus reports for "never evaluated". */
@@ -22,6 +30,27 @@ function goTime(ms: number | undefined): string {
   const iso = new Date(ms).toISOString();
   const frac = iso.slice(20, 23).replace(/0+$/, '');
   return `${iso.slice(0, 19)}${frac ? '.' + frac : ''}Z`;
+}
+
+/** An alert as Prometheus's API prints it (in /api/v1/alerts and in each alerting rule of /api/v1/rules). */
+function apiAlert(a: Alert) {
+  return {
+    labels: a.labels,
+    annotations: a.annotations,
+    state: a.state,
+    activeAt: goTime(a.activeAt),
+    ...(a.keepFiringSince !== undefined ? { keepFiringSince: goTime(a.keepFiringSince) } : {}),
+    value: formatExpShortest(a.value, 'e'),
+  };
+}
+
+/** The `data` of a /api/v1/alerts answer: pending and firing alerts of every alerting rule, in rule order. */
+export function alertsResponse(groups: readonly RuleGroup[]) {
+  const alerts = [];
+  for (const g of groups)
+    for (const r of g.rules)
+      if (r.kind === 'alerting') for (const a of r.activeAlerts()) alerts.push(apiAlert(a));
+  return { alerts };
 }
 
 function common(s: RuleStatus) {
@@ -58,14 +87,7 @@ export function rulesResponse(
           keepFiringFor: r.def.keepFiringForMs / 1000,
           labels: r.labels,
           annotations: r.def.annotations,
-          alerts: r.activeAlerts().map((a) => ({
-            labels: a.labels,
-            annotations: a.annotations,
-            state: a.state,
-            activeAt: goTime(a.activeAt),
-            ...(a.keepFiringSince !== undefined ? { keepFiringSince: goTime(a.keepFiringSince) } : {}),
-            value: formatExpShortest(a.value, 'e'),
-          })),
+          alerts: r.activeAlerts().map(apiAlert),
           ...common(r.status),
           type: 'alerting',
         });
@@ -114,5 +136,27 @@ export function rulesApi(deps: RulesApiDeps): FastifyPluginAsync {
       });
       return reply.send({ status: 'success', data });
     });
+
+    app.get('/api/v1/alerts', async (_req, reply) =>
+      reply.send({ status: 'success', data: alertsResponse(deps.groups()) }),
+    );
+
+    const reload = deps.reload;
+    if (reload) {
+      // As Prometheus: POST or PUT, 200 with an empty body, 500 with the reason when the reload failed.
+      const handler = async (_req: unknown, reply: FastifyReply) => {
+        try {
+          await reload();
+          return reply.code(200).type('text/plain; charset=utf-8').send('');
+        } catch (err) {
+          return reply
+            .code(500)
+            .type('text/plain; charset=utf-8')
+            .send(`failed to reload config: ${(err as Error).message}\n`);
+        }
+      };
+      app.post('/-/reload', handler);
+      app.put('/-/reload', handler);
+    }
   };
 }

@@ -169,7 +169,7 @@ describe('parseRuleFile: problems', () => {
       'groups:\n  - name: g\n    rules:\n      - record: r\n        alert: A\n        expr: up\n      - expr: up\n',
       [
         'r.yml:4:9: group "g", rule 1 ("A"): only one of "record" and "alert" must be set',
-        'r.yml:7:9: group "g", rule 2: one of "record" or "alert" must be set',
+        'r.yml:7:9: group "g", rule 2: one of "record" or "alert" (or Vigil\'s "anomaly" or "forecast") must be set',
       ],
     ],
     [
@@ -194,6 +194,93 @@ describe('parseRuleFile: problems', () => {
       'a label value that is not a scalar',
       'groups:\n  - name: g\n    rules:\n      - record: r\n        expr: up\n        labels: {a: [1]}\n',
       ['r.yml:6:21: group "g", rule 1 ("r"): label "a": the value must be a string'],
+    ],
+  ];
+  it.each(cases)('%s', (_name, text, expected) => {
+    expect(problems(text)).toEqual(expected);
+  });
+});
+
+describe('parseRuleFile: anomaly and forecast rules (Vigil extensions)', () => {
+  it('reads them with their settings and defaults', () => {
+    const r = parseRuleFile(
+      [
+        'groups:',
+        '  - name: g',
+        '    rules:',
+        '      - anomaly: traffic',
+        '        expr: sum by (service) (rate(http_requests_total[5m]))',
+        '        season: daily,weekly',
+        '        warmup: 7d',
+        '        forget_after: 2h',
+        '        level_tau: 12h',
+        '        labels: {team: web}',
+        '      - anomaly: latency',
+        '        expr: x',
+        '        season: none',
+        '      - forecast: disk_full',
+        '        expr: node_filesystem_size_bytes - node_filesystem_avail_bytes',
+        '        capacity: node_filesystem_size_bytes',
+        '        horizon: 12h',
+        '        season: none',
+        '      - forecast: queue',
+        '        expr: queue_depth',
+        '        capacity: 5000',
+      ].join('\n'),
+      F,
+    );
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    const [traffic, latency, disk, queue] = r.groups[0]!.rules;
+    expect(traffic).toMatchObject({
+      kind: 'anomaly',
+      name: 'traffic',
+      seasons: ['daily', 'weekly'],
+      warmupMs: 7 * 86_400_000,
+      forgetAfterMs: 7_200_000,
+      levelTauMs: 43_200_000,
+      shiftTauMs: undefined,
+      labels: { team: 'web' },
+      line: 4,
+    });
+    expect(latency).toMatchObject({
+      kind: 'anomaly',
+      seasons: [],
+      warmupMs: undefined,
+      forgetAfterMs: 86_400_000,
+    });
+    expect(disk).toMatchObject({
+      kind: 'forecast',
+      capacity: { expr: 'node_filesystem_size_bytes' },
+      horizonMs: 43_200_000,
+      lookbackMs: 7 * 86_400_000,
+      season: 'none',
+    });
+    expect(queue).toMatchObject({ kind: 'forecast', capacity: 5000, horizonMs: 86_400_000, season: 'daily' });
+  });
+
+  const cases: [string, string, string[]][] = [
+    [
+      'bad season, duration, capacity and a field of another kind',
+      'groups:\n  - name: g\n    rules:\n      - anomaly: a\n        expr: x\n        season: hourly\n        warmup: 0s\n        for: 5m\n      - forecast: f\n        expr: y\n        capacity: "y +"\n        season: weekly\n        horizon: soon\n',
+      [
+        'r.yml:6:17: group "g", rule 1 ("a"): season must be "daily", "weekly", "daily,weekly" or "none", not "hourly"',
+        'r.yml:7:17: group "g", rule 1 ("a"): warmup must be more than 0',
+        'r.yml:8:9: group "g", rule 1 ("a"): unknown field "for"; expected one of "anomaly", "expr", "labels", "season", "warmup", "forget_after", "level_tau", "shift_tau"',
+        'r.yml:11:23: group "g", rule 2 ("f"): capacity: could not parse expression: 1:4: parse error: unexpected end of input',
+        'r.yml:12:17: group "g", rule 2 ("f"): forecast rules fit a daily season only: use "daily" or "none"',
+        'r.yml:13:18: group "g", rule 2 ("f"): horizon: not a valid duration string: "soon" (expected for example 30s, 5m, 1h30m)',
+      ],
+    ],
+    [
+      'two kinds at once, a bad name, a repeated name, an anomaly field in a recording rule',
+      'groups:\n  - name: g\n    rules:\n      - anomaly: a\n        record: r\n        expr: x\n      - anomaly: "a b"\n        expr: x\n      - anomaly: c\n        expr: x\n      - anomaly: c\n        expr: y\n      - record: r\n        expr: x\n        season: daily\n',
+      [
+        'r.yml:5:9: group "g", rule 1 ("r"): unknown field "record"; expected one of "anomaly", "expr", "labels", "season", "warmup", "forget_after", "level_tau", "shift_tau"',
+        'r.yml:7:18: group "g", rule 2 ("a b"): invalid anomaly name: "a b" (must match [a-zA-Z_][a-zA-Z0-9_:.-]*)',
+        'r.yml:11:9: group "g", rule 4 ("c"): anomaly name is repeated in the group (first at line 9)',
+        'r.yml:15:9: group "g", rule 5 ("r"): unknown field "season"; expected one of "record", "alert", "expr", "for", "keep_firing_for", "labels", "annotations"',
+      ],
     ],
   ];
   it.each(cases)('%s', (_name, text, expected) => {

@@ -19,6 +19,15 @@
  *           keep_firing_for: 5m
  *           labels: {severity: page}
  *           annotations: {summary: 'Errors on {{ $labels.job }}: {{ $value }}'}
+ *         - anomaly: traffic         # Vigil extension (src/anomaly/rule.ts); promtool rejects it
+ *           expr: sum by (job) (rate(http_requests_total[5m]))
+ *           season: daily,weekly     # or daily, weekly, none
+ *           warmup: 14d              # optional; also forget_after, level_tau, shift_tau
+ *         - forecast: disk_full      # Vigil extension (src/anomaly/forecast-rule.ts)
+ *           expr: node_filesystem_size_bytes - node_filesystem_avail_bytes
+ *           capacity: node_filesystem_size_bytes   # number or PromQL; absent: expr is a free amount
+ *           horizon: 1d
+ *           lookback: 7d
  */
 import {
   LineCounter,
@@ -62,7 +71,51 @@ export interface AlertingRuleDef {
   readonly line: number;
 }
 
-export type RuleDef = RecordingRuleDef | AlertingRuleDef;
+/** Seasonal profiles an anomaly rule learns (`season: daily,weekly`, `daily`, `weekly` or `none`). */
+export type SeasonName = 'daily' | 'weekly';
+
+/**
+ * A Vigil anomaly rule (`anomaly: NAME`): scores each series of `expr` with a streaming detector and stores
+ * `anomaly:score`, `anomaly:expected`, `anomaly:lower` and `anomaly:upper` with `anomaly="NAME"`.
+ */
+export interface AnomalyRuleDef {
+  readonly kind: 'anomaly';
+  readonly name: string;
+  readonly expr: string;
+  readonly query: Expr;
+  readonly seasons: readonly SeasonName[];
+  readonly labels: Readonly<Record<string, string>>;
+  /** History read at the first evaluation to train the detectors; undefined = the default for the seasons. */
+  readonly warmupMs: number | undefined;
+  /** A series' detector is dropped after the series has been absent this long. */
+  readonly forgetAfterMs: number;
+  /** Detector time constants set in the file (ms), undefined = the detector's default. */
+  readonly levelTauMs: number | undefined;
+  readonly shiftTauMs: number | undefined;
+  readonly line: number;
+}
+
+/**
+ * A Vigil forecast rule (`forecast: NAME`): fits trend (and daily seasonality) to `expr` over `lookback` and
+ * stores `forecast:seconds_to_exhaustion` and `forecast:exhaustion_timestamp_seconds` for series predicted
+ * to reach `capacity` (or 0 when there is no capacity: `expr` is a free amount) within `horizon`.
+ */
+export interface ForecastRuleDef {
+  readonly kind: 'forecast';
+  readonly name: string;
+  readonly expr: string;
+  readonly query: Expr;
+  /** A number, a PromQL expression matched to `expr` by labels, or undefined (free amount reaching 0). */
+  readonly capacity: number | { readonly expr: string; readonly query: Expr } | undefined;
+  readonly horizonMs: number;
+  readonly lookbackMs: number;
+  /** 'daily' fits a time-of-day profile when the lookback holds two days or more. */
+  readonly season: 'daily' | 'none';
+  readonly labels: Readonly<Record<string, string>>;
+  readonly line: number;
+}
+
+export type RuleDef = RecordingRuleDef | AlertingRuleDef | AnomalyRuleDef | ForecastRuleDef;
 
 /** One group as written in a file. Undefined durations mean "use the global default". */
 export interface RuleGroupDef {
@@ -104,7 +157,17 @@ export function formatRuleProblem(p: RuleProblem): string {
 }
 
 const GROUP_KEYS = ['name', 'interval', 'limit', 'query_offset', 'labels', 'rules'];
-const RULE_KEYS = ['record', 'alert', 'expr', 'for', 'keep_firing_for', 'labels', 'annotations'];
+const PROMETHEUS_RULE_KEYS = ['record', 'alert', 'expr', 'for', 'keep_firing_for', 'labels', 'annotations'];
+/** Fields of Vigil's rule kinds besides their name field, `expr` and `labels`. */
+const KIND_FIELDS: Record<string, readonly string[]> = {
+  anomaly: ['season', 'warmup', 'forget_after', 'level_tau', 'shift_tau'],
+  forecast: ['season', 'capacity', 'horizon', 'lookback'],
+};
+/** Defaults of forecast rules. */
+export const DEFAULT_FORECAST_HORIZON_MS = 86_400_000;
+export const DEFAULT_FORECAST_LOOKBACK_MS = 7 * 86_400_000;
+/** Default time after which an absent series' anomaly detector is dropped. */
+export const DEFAULT_ANOMALY_FORGET_AFTER_MS = 86_400_000;
 
 interface Where {
   group?: string;
@@ -207,9 +270,25 @@ function parseGroups(root: YamlNode | null, c: Checker): RuleGroupDef[] {
     if (rulesNode && !isNull(rulesNode) && !isSeq(rulesNode))
       c.at(rulesNode, gw, '"rules" must be a list of rules');
     const ruleItems = rulesNode && isSeq(rulesNode) ? (rulesNode.items as YamlNode[]) : [];
+    const vigilNames = new Map<string, number>();
     ruleItems.forEach((rNode, i) => {
       const rule = parseRule(rNode, { group: name, rule: i + 1 }, c);
-      if (rule) rules.push(rule);
+      if (!rule) return;
+      // Anomaly and forecast rules keep state and write series by name: a repeated name would mix them up.
+      if (rule.kind === 'anomaly' || rule.kind === 'forecast') {
+        const k = `${rule.kind}:${rule.name}`;
+        const first = vigilNames.get(k);
+        if (first !== undefined) {
+          c.at(
+            rNode,
+            { group: name, rule: i + 1, ruleName: rule.name },
+            `${rule.kind} name is repeated in the group (first at line ${first})`,
+          );
+          return;
+        }
+        vigilNames.set(k, rule.line);
+      }
+      rules.push(rule);
     });
     groups.push({
       name,
@@ -313,21 +392,27 @@ function parseRule(node: YamlNode, w: Where, c: Checker): RuleDef | undefined {
     ...w,
     ruleName:
       str(node.get('alert', true) as YamlNode | undefined) ||
-      str(node.get('record', true) as YamlNode | undefined),
+      str(node.get('record', true) as YamlNode | undefined) ||
+      str(node.get('anomaly', true) as YamlNode | undefined) ||
+      str(node.get('forecast', true) as YamlNode | undefined),
   };
-  const f = fields(node, RULE_KEYS, rw, c);
+  // Unknown fields are listed against the fields of the rule's kind (Prometheus's list for its own kinds).
+  const hint = ['anomaly', 'forecast'].find((k) => node.has(k));
+  const known = hint ? [hint, 'expr', 'labels', ...KIND_FIELDS[hint]!] : PROMETHEUS_RULE_KEYS;
+  const f = fields(node, known, rw, c);
   const record = f.get('record');
   const alert = f.get('alert');
-  for (const [k, n] of [
-    ['record', record],
-    ['alert', alert],
-  ] as const)
+  for (const k of ['record', 'alert', 'anomaly', 'forecast']) {
+    const n = f.get(k);
     if (n && !isNull(n) && !(isScalar(n) && typeof n.value === 'string'))
       c.at(n, rw, `${k} must be a string`);
+  }
   const isRecord = str(record) !== '';
   const isAlert = str(alert) !== '';
+  const vigilKinds = (['anomaly', 'forecast'] as const).filter((k) => str(f.get(k)) !== '');
   if (isRecord && isAlert) c.at(node, rw, 'only one of "record" and "alert" must be set');
-  if (!isRecord && !isAlert) c.at(node, rw, 'one of "record" or "alert" must be set');
+  if (!isRecord && !isAlert && !vigilKinds.length)
+    c.at(node, rw, 'one of "record" or "alert" (or Vigil\'s "anomaly" or "forecast") must be set');
 
   const exprNode = f.get('expr');
   const expr = exprNode ? scalarText(exprNode) : undefined;
@@ -345,6 +430,23 @@ function parseRule(node: YamlNode, w: Where, c: Checker): RuleDef | undefined {
   }
 
   const labels = stringMap(f.get('labels'), 'labels', rw, c, 'label');
+  const kind = isAlert ? 'alert' : isRecord ? 'record' : vigilKinds[0];
+  if (kind === 'anomaly' || kind === 'forecast') {
+    const nameNode = f.get(kind)!;
+    const name = str(nameNode);
+    if (!isValidLabelValueName(name))
+      c.at(
+        nameNode,
+        rw,
+        `invalid ${kind} name: ${JSON.stringify(name)} (must match [a-zA-Z_][a-zA-Z0-9_:.-]*)`,
+      );
+    const def =
+      kind === 'anomaly'
+        ? anomalyDef(f, name, expr!, query!, labels, rw, c, node)
+        : forecastDef(f, name, expr!, query!, labels, rw, c, node);
+    if (c.problems.length > before || !query) return undefined;
+    return def;
+  }
   if (isRecord) {
     const name = str(record);
     if (!isValidMetricName(name))
@@ -429,4 +531,116 @@ export function exprOffset(node: Scalar, at: number, text: string): number | und
     default:
       return start;
   }
+}
+
+/** Names of anomaly and forecast rules: they become label values and state keys, so kept to a safe set. */
+function isValidLabelValueName(s: string): boolean {
+  return /^[a-zA-Z_][a-zA-Z0-9_:.-]*$/.test(s);
+}
+
+/** `season: daily,weekly` (or a list), `daily`, `weekly`, `none`; undefined when the field is wrong. */
+function seasonsField(n: YamlNode | undefined, w: Where, c: Checker): SeasonName[] | undefined {
+  if (!n || isNull(n)) return undefined;
+  const parts: string[] = [];
+  if (isSeq(n)) {
+    for (const it of n.items as YamlNode[]) parts.push(isScalar(it) ? String(it.value) : '?');
+  } else if (isScalar(n) && typeof n.value === 'string') parts.push(...n.value.split(','));
+  else parts.push('?');
+  const out: SeasonName[] = [];
+  for (const raw of parts) {
+    const p = raw.trim();
+    if (p === 'none' && parts.length === 1) return [];
+    if ((p === 'daily' || p === 'weekly') && !out.includes(p)) out.push(p);
+    else {
+      c.at(n, w, `season must be "daily", "weekly", "daily,weekly" or "none", not ${JSON.stringify(raw)}`);
+      return undefined;
+    }
+  }
+  return out;
+}
+
+/** A positive duration field; undefined when absent (or wrong, which is reported). */
+function positiveDuration(f: Map<string, YamlNode>, field: string, w: Where, c: Checker): number | undefined {
+  const n = f.get(field);
+  const v = durationField(n, field, w, c);
+  if (v === 0) {
+    c.at(n, w, `${field} must be more than 0`);
+    return undefined;
+  }
+  return v;
+}
+
+function anomalyDef(
+  f: Map<string, YamlNode>,
+  name: string,
+  expr: string,
+  query: Expr,
+  labels: Record<string, string>,
+  w: Where,
+  c: Checker,
+  node: YamlNode,
+): AnomalyRuleDef {
+  return {
+    kind: 'anomaly',
+    name,
+    expr,
+    query,
+    seasons: seasonsField(f.get('season'), w, c) ?? ['daily', 'weekly'],
+    labels,
+    warmupMs: positiveDuration(f, 'warmup', w, c),
+    forgetAfterMs: positiveDuration(f, 'forget_after', w, c) ?? DEFAULT_ANOMALY_FORGET_AFTER_MS,
+    levelTauMs: positiveDuration(f, 'level_tau', w, c),
+    shiftTauMs: positiveDuration(f, 'shift_tau', w, c),
+    line: c.line(node),
+  };
+}
+
+function forecastDef(
+  f: Map<string, YamlNode>,
+  name: string,
+  expr: string,
+  query: Expr,
+  labels: Record<string, string>,
+  w: Where,
+  c: Checker,
+  node: YamlNode,
+): ForecastRuleDef {
+  let capacity: ForecastRuleDef['capacity'];
+  const capNode = f.get('capacity');
+  if (capNode && !isNull(capNode)) {
+    if (isScalar(capNode) && typeof capNode.value === 'number') {
+      if (Number.isFinite(capNode.value)) capacity = capNode.value;
+      else c.at(capNode, w, 'capacity must be a finite number or a PromQL expression');
+    } else {
+      const text = scalarText(capNode);
+      if (text === undefined || text.trim() === '')
+        c.at(capNode, w, 'capacity must be a number or a PromQL expression');
+      else {
+        try {
+          capacity = { expr: text, query: parse(text) };
+        } catch (err) {
+          if (!(err instanceof ParseError)) throw err;
+          const offset = exprOffset(capNode as Scalar, err.positionRange.start, c.text);
+          c.atOffset(offset, w, `capacity: could not parse expression: ${err.message}`);
+        }
+      }
+    }
+  }
+  const seasons = seasonsField(f.get('season'), w, c);
+  if (seasons?.includes('weekly'))
+    c.at(f.get('season'), w, 'forecast rules fit a daily season only: use "daily" or "none"');
+  const horizonMs = positiveDuration(f, 'horizon', w, c) ?? DEFAULT_FORECAST_HORIZON_MS;
+  const lookbackMs = positiveDuration(f, 'lookback', w, c) ?? DEFAULT_FORECAST_LOOKBACK_MS;
+  return {
+    kind: 'forecast',
+    name,
+    expr,
+    query,
+    capacity,
+    horizonMs,
+    lookbackMs,
+    season: seasons && seasons.length === 0 ? 'none' : 'daily',
+    labels,
+    line: c.line(node),
+  };
 }

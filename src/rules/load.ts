@@ -6,6 +6,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve, sep } from 'node:path';
 import { ConfigError, type ConfigProblem } from '../config/yaml-errors.ts';
 import { parseRuleFile, type RuleGroupDef, type RuleProblem } from './file.ts';
+import { rulesLastReloadSuccessful, rulesLastReloadTime } from './metrics.ts';
 
 const MAGIC = /[*?[\\]/;
 
@@ -135,4 +136,22 @@ export function ruleProblemsError(problems: readonly RuleProblem[]): ConfigError
       message: p.message,
     })),
   );
+}
+
+/**
+ * Re-reads the rule files and hands their groups to `apply` (the rule manager's reload). With any problem the
+ * previous rules stay in force and the returned promise rejects with the problems as a ConfigError.
+ */
+export async function reloadRuleFiles(
+  patterns: readonly string[],
+  apply: (groups: readonly RuleGroupDef[]) => Promise<void>,
+): Promise<void> {
+  const r = loadRuleFiles(patterns);
+  if (r.problems.length) {
+    rulesLastReloadSuccessful.set(0);
+    throw ruleProblemsError(r.problems);
+  }
+  await apply(r.groups);
+  rulesLastReloadSuccessful.set(1);
+  rulesLastReloadTime.set(Date.now() / 1000);
 }

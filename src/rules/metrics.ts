@@ -77,7 +77,33 @@ export const ruleGroupLastSamples = new client.Gauge({
   registers: [registry],
 });
 
+export const ruleIngestEvaluations = new client.Counter({
+  name: 'vigil_rule_group_ingest_evaluations_total',
+  help: 'Evaluations of a rule group triggered by ingested samples of a metric it reads (not on schedule).',
+  labelNames: byGroup,
+  registers: [registry],
+});
+
+export const ruleAlertsSent = new client.Counter({
+  name: 'vigil_rule_alerts_sent_total',
+  help: 'Alerts (firing and resolved) handed to the alert pipeline by alerting rules.',
+  registers: [registry],
+});
+
+export const rulesLastReloadSuccessful = new client.Gauge({
+  name: 'vigil_rules_last_reload_successful',
+  help: 'Whether the last reload of the rule files succeeded (1) or failed and kept the previous rules (0).',
+  registers: [registry],
+});
+
+export const rulesLastReloadTime = new client.Gauge({
+  name: 'vigil_rules_last_reload_success_timestamp_seconds',
+  help: 'Time of the last successful load of the rule files.',
+  registers: [registry],
+});
+
 const PER_GROUP = [
+  ruleIngestEvaluations,
   ruleEvaluations,
   ruleEvaluationFailures,
   ruleGroupIterations,

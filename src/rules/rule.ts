@@ -21,6 +21,26 @@ export type InstantVector = Sample[];
  */
 export type QueryFn = (expr: string, timeMs: number, signal?: AbortSignal) => Promise<InstantVector>;
 
+/** One series of a range query's result: points at the query's steps where the series had a value. */
+export interface RangeSeries {
+  readonly labels: Labels;
+  /** Timestamps in ms, ascending, aligned with `values`. */
+  readonly times: number[];
+  readonly values: number[];
+}
+
+/**
+ * Evaluates `expr` at `startMs, startMs + stepMs, ... <= endMs` (a Prometheus range query). A query error
+ * rejects the promise. Used by rules that need history: anomaly warm-up and forecasts.
+ */
+export type RangeQueryFn = (
+  expr: string,
+  startMs: number,
+  endMs: number,
+  stepMs: number,
+  signal?: AbortSignal,
+) => Promise<RangeSeries[]>;
+
 /** A sample to store. */
 export interface OutputSample {
   readonly labels: Labels;
@@ -68,6 +88,19 @@ export function engineQueryFn(engine: Engine, queryable: Queryable): QueryFn {
       default:
         throw new RuleEvalError('rule result is not a vector or scalar');
     }
+  };
+}
+
+/** A RangeQueryFn over the PromQL engine and a storage. */
+export function engineRangeQueryFn(engine: Engine, queryable: Queryable): RangeQueryFn {
+  return async (expr, startMs, endMs, stepMs, signal) => {
+    const res = await engine.rangeQuery(queryable, expr, startMs, endMs, stepMs, { signal });
+    if (res.resultType !== 'matrix') throw new RuleEvalError('range query result is not a matrix');
+    return res.result.map((r) => ({
+      labels: r.metric,
+      times: r.values.map((p) => Math.round(p[0] * 1000)),
+      values: r.values.map((p) => parseApiValue(p[1])),
+    }));
   };
 }
 
