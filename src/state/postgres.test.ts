@@ -56,9 +56,16 @@ describe.skipIf(unreachable !== undefined)('PostgreSQL', () => {
       );
       expect(res.rows.map((r) => r.table_name)).toEqual([
         'dashboards',
+        'escalation_policies',
+        'incident_events',
+        'incident_pages',
+        'incidents',
         'kv',
         'kysely_migration',
         'kysely_migration_lock',
+        'oncall_schedules',
+        'oncall_teams',
+        'oncall_users',
       ]);
     } finally {
       await client.end();

@@ -29,7 +29,73 @@ export interface KvTable {
   updated_at: Millis;
 }
 
+/** Users, teams, schedules and escalation policies share this shape (migration 0002). */
+export interface OncallDocTable {
+  id: string;
+  name: string;
+  /** JSON object. */
+  body: string;
+  updated_at: Millis;
+}
+
+export interface IncidentsTable {
+  id: string;
+  title: string;
+  severity: string;
+  status: string;
+  assignee: string | null;
+  group_id: string | null;
+  policy_id: string | null;
+  /** JSON arrays of strings. */
+  services: string;
+  components: string;
+  alerts: string;
+  /** JSON object of strings. */
+  labels: string;
+  created_at: Millis;
+  acked_at: ColumnType<number | string | null, number | null, number | null>;
+  acked_by: string | null;
+  resolved_at: ColumnType<number | string | null, number | null, number | null>;
+  resolved_by: string | null;
+  esc_step: number;
+  esc_loop: number;
+  esc_next_at: ColumnType<number | string | null, number | null, number | null>;
+  version: number;
+  updated_at: Millis;
+}
+
+export interface IncidentEventsTable {
+  id: string;
+  incident_id: string;
+  /** Insertion order within one process, to keep same-millisecond events in order. */
+  seq: Millis;
+  at: Millis;
+  kind: string;
+  actor: string;
+  /** JSON object. */
+  detail: string;
+}
+
+export interface IncidentPagesTable {
+  id: string;
+  incident_id: string;
+  seq: Millis;
+  step: number;
+  user_id: string | null;
+  channel: string;
+  outcome: string;
+  error: string | null;
+  at: Millis;
+}
+
 export interface StateDatabase {
   dashboards: DashboardsTable;
   kv: KvTable;
+  oncall_users: OncallDocTable;
+  oncall_teams: OncallDocTable;
+  oncall_schedules: OncallDocTable;
+  escalation_policies: OncallDocTable;
+  incidents: IncidentsTable;
+  incident_events: IncidentEventsTable;
+  incident_pages: IncidentPagesTable;
 }

@@ -28,12 +28,14 @@ describe('SQLite specifics', () => {
     try {
       expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
       const names = db.prepare('select name from kysely_migration order by name').pluck().all();
-      expect(names).toEqual(['0001_initial']);
+      expect(names).toEqual(['0001_initial', '0002_incidents']);
       const tables = db
         .prepare("select name from sqlite_master where type = 'table' order by name")
         .pluck()
         .all();
-      expect(tables).toEqual(expect.arrayContaining(['dashboards', 'kv']));
+      expect(tables).toEqual(
+        expect.arrayContaining(['dashboards', 'kv', 'incidents', 'incident_events', 'incident_pages']),
+      );
     } finally {
       db.close();
     }

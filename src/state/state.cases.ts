@@ -12,7 +12,7 @@ import {
   StateStoreError,
   VersionConflictError,
 } from './errors.ts';
-import type { DashboardInput, JsonObject, JsonValue, StateStore } from './interface.ts';
+import type { DashboardInput, IncidentInput, JsonObject, JsonValue, StateStore } from './interface.ts';
 
 let seq = 0;
 /** A name unique within and across runs, valid as uid, tag and namespace. */
@@ -448,6 +448,253 @@ export function runStateStoreSuite(
         expect((await store.kv.list(ns)).map((e) => e.key)).toEqual(['k0', 'k2', 'k4']);
         for (let i = 0; i < 6; i++)
           expect(Boolean(await store.dashboards.get(`${ns}-${i}`))).toBe(i % 2 === 0);
+      });
+    });
+
+    describe('on-call documents', () => {
+      it('stores, replaces, lists and deletes documents of each kind separately', async () => {
+        const id = unique('ana');
+        await store.users.put({ id, name: ' Ana ', body: { contacts: [{ type: 'email', to: 'a@x' }] } });
+        expect(await store.users.get(id)).toMatchObject({
+          id,
+          name: 'Ana',
+          body: { contacts: [{ to: 'a@x' }] },
+        });
+        expect(await store.teams.get(id)).toBeUndefined();
+        await store.users.put({ id, name: 'Ana B', body: {} });
+        expect((await store.users.get(id))?.name).toBe('Ana B');
+        expect((await store.users.list()).filter((u) => u.id === id)).toHaveLength(1);
+        expect(await store.users.delete(id)).toBe(true);
+        expect(await store.users.delete(id)).toBe(false);
+        expect(await store.users.get(id)).toBeUndefined();
+      });
+
+      it('refuses malformed ids and names', async () => {
+        expect(await rejection(store.policies.put({ id: 'a b', name: 'x', body: {} }))).toBeInstanceOf(
+          InvalidInputError,
+        );
+        expect(await rejection(store.schedules.put({ id: 'ok', name: ' ', body: {} }))).toBeInstanceOf(
+          InvalidInputError,
+        );
+      });
+    });
+
+    describe('incidents', () => {
+      const base = (over: Partial<IncidentInput> = {}): IncidentInput => ({
+        title: 'checkout errors',
+        severity: 'critical',
+        status: 'triggered',
+        assignee: null,
+        groupId: unique('g'),
+        policyId: 'default',
+        services: ['checkout', 'checkout'],
+        components: [],
+        alerts: ['fp1'],
+        labels: { alertname: 'HighErrorRate' },
+        createdAt: 1_700_000_000_000,
+        ackedAt: null,
+        ackedBy: null,
+        resolvedAt: null,
+        resolvedBy: null,
+        escalation: { step: 0, loop: 0, nextAt: 1_700_000_060_000 },
+        ...over,
+      });
+
+      it('creates an incident and reads it back', async () => {
+        const created = await store.incidents.create(base());
+        expect(created.id).toMatch(/^[A-Z2-9]{8}$/);
+        expect(created).toMatchObject({
+          version: 1,
+          services: ['checkout'],
+          escalation: { nextAt: 1_700_000_060_000 },
+        });
+        expect(await store.incidents.get(created.id)).toEqual(created);
+        expect(await store.incidents.get('no such id')).toBeUndefined();
+      });
+
+      it('lets exactly one of two concurrent acknowledgements win', async () => {
+        const inc = await store.incidents.create(base());
+        const results = await Promise.allSettled(
+          ['ana', 'bob'].map((who) =>
+            store.incidents.update(
+              inc.id,
+              { status: 'acknowledged', ackedAt: 1_700_000_010_000, ackedBy: who },
+              inc.version,
+            ),
+          ),
+        );
+        expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+        const lost = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+        expect(lost.reason).toBeInstanceOf(VersionConflictError);
+        const now = await store.incidents.get(inc.id);
+        expect(now).toMatchObject({ status: 'acknowledged', version: 2 });
+        expect(await rejection(store.incidents.update('NOPE', {}, 1))).toBeInstanceOf(NotFoundError);
+      });
+
+      it('filters by status, service, group, time and open-or-recently-resolved, newest first', async () => {
+        const g = unique('filter');
+        const a = await store.incidents.create(base({ groupId: g, createdAt: 1000, services: ['s-' + g] }));
+        const b = await store.incidents.create(
+          base({ groupId: g, createdAt: 2000, status: 'resolved', resolvedAt: 5000, resolvedBy: 'vigil' }),
+        );
+        expect((await store.incidents.list({ groupId: g })).map((i) => i.id)).toEqual([b.id, a.id]);
+        expect((await store.incidents.list({ groupId: g, status: ['resolved'] })).map((i) => i.id)).toEqual([
+          b.id,
+        ]);
+        expect((await store.incidents.list({ service: 's-' + g })).map((i) => i.id)).toEqual([a.id]);
+        expect(
+          (await store.incidents.list({ groupId: g, since: 1500, until: 2500 })).map((i) => i.id),
+        ).toEqual([b.id]);
+        expect(
+          (await store.incidents.list({ groupId: g, openOrResolvedSince: 6000 })).map((i) => i.id),
+        ).toEqual([a.id]);
+        expect(
+          (await store.incidents.list({ groupId: g, openOrResolvedSince: 4000 })).map((i) => i.id),
+        ).toEqual([b.id, a.id]);
+      });
+
+      it('pages through a filtered list by key, stable under inserts, with ties and mixed-case ids', async () => {
+        const g = unique('keyset');
+        const tag = randomUUID().slice(0, 6);
+        // 150 incidents over 5 milliseconds: every batch boundary falls inside a run of equal createdAt. Ids
+        // differ only in case and punctuation where a collation would reorder them.
+        const stems = ['a', 'B', 'b', 'A', '_', '-', 'z', 'Z', '0', '9'];
+        const made = [];
+        for (let n = 0; n < 150; n++)
+          made.push(
+            await store.incidents.create(
+              base({
+                id: `${stems[n % stems.length]}${tag}${String(n).padStart(3, '0')}`,
+                groupId: g,
+                createdAt: 10_000 + (n % 5),
+                services: n % 3 === 0 ? ['pay-' + g] : ['other'],
+              }),
+            ),
+          );
+        const order = (l: { createdAt: number; id: string }[]) =>
+          [...l].sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+        const all = await store.incidents.list({ groupId: g });
+        expect(all.map((i) => i.id)).toEqual(order(made).map((i) => i.id));
+
+        const walk = async (filter: { service?: string }, size: number, insertAfterFirst = false) => {
+          const seen: string[] = [];
+          let after: { createdAt: number; id: string } | undefined;
+          for (let guard = 0; guard < 200; guard++) {
+            const page = await store.incidents.list({ groupId: g, ...filter, after, limit: size });
+            seen.push(...page.map((i) => i.id));
+            if (page.length < size) return seen;
+            const last = page[page.length - 1]!;
+            after = { createdAt: last.createdAt, id: last.id };
+            if (insertAfterFirst && guard === 0)
+              // Newer incidents, and one tied with the cursor but ordered before it, arrive meanwhile.
+              for (const [id, createdAt] of [
+                [`new${tag}`, 20_000],
+                [`zz${tag}`, last.createdAt],
+              ] as const)
+                await store.incidents.create(base({ id, groupId: g, createdAt, services: ['other'] }));
+          }
+          throw new Error('paging did not end');
+        };
+        expect(await walk({}, 7)).toEqual(all.map((i) => i.id));
+        expect(await walk({}, 150)).toEqual(all.map((i) => i.id));
+        const pay = all.filter((i) => i.services.includes('pay-' + g)).map((i) => i.id);
+        expect(pay).toHaveLength(50);
+        expect(await walk({ service: 'pay-' + g }, 4)).toEqual(pay);
+        expect(await walk({}, 11, true)).toEqual(all.map((i) => i.id));
+
+        // A key that is not in the table still positions the page; a bad key or limit is refused.
+        const mid = all[75]!;
+        const next = await store.incidents.list({
+          groupId: g,
+          after: { createdAt: mid.createdAt, id: mid.id + '!' },
+          limit: 3,
+        });
+        expect(next.map((i) => i.id)).toEqual(all.slice(75, 78).map((i) => i.id));
+        expect(await store.incidents.list({ groupId: g, limit: 0 })).toEqual([]);
+        expect(
+          await rejection(store.incidents.list({ after: { createdAt: 'x', id: 1 } as never, limit: 1 })),
+        ).toBeInstanceOf(InvalidInputError);
+        expect(await rejection(store.incidents.list({ limit: -1 }))).toBeInstanceOf(InvalidInputError);
+      });
+
+      it('keeps the timeline and pages in write order, even within one millisecond', async () => {
+        const inc = await store.incidents.create(base());
+        for (const kind of ['created', 'page', 'escalated', 'acknowledged'])
+          await store.incidents.addEvent({
+            incidentId: inc.id,
+            at: 5,
+            kind,
+            actor: 'vigil',
+            detail: { kind },
+          });
+        expect((await store.incidents.events(inc.id)).map((e) => e.kind)).toEqual([
+          'created',
+          'page',
+          'escalated',
+          'acknowledged',
+        ]);
+        await store.incidents.addPage({
+          incidentId: inc.id,
+          step: 0,
+          userId: 'ana',
+          channel: 'email',
+          outcome: 'failed',
+          error: 'smtp down',
+          at: 7,
+        });
+        await store.incidents.addPage({
+          incidentId: inc.id,
+          step: 0,
+          userId: 'ana',
+          channel: 'webhook',
+          outcome: 'delivered',
+          error: null,
+          at: 7,
+        });
+        const pages = await store.incidents.pages({ incidentId: inc.id });
+        expect(pages.map((p) => [p.channel, p.outcome, p.error])).toEqual([
+          ['email', 'failed', 'smtp down'],
+          ['webhook', 'delivered', null],
+        ]);
+      });
+
+      it('lists events of some kinds across incidents, oldest first', async () => {
+        const a = await store.incidents.create(base());
+        const b = await store.incidents.create(base());
+        const kind = `kb_${a.id}`;
+        await store.incidents.addEvent({ incidentId: b.id, at: 20, kind, actor: 'x', detail: { n: 2 } });
+        await store.incidents.addEvent({ incidentId: a.id, at: 10, kind, actor: 'x', detail: { n: 1 } });
+        await store.incidents.addEvent({ incidentId: a.id, at: 10, kind: 'other', actor: 'x', detail: {} });
+        await store.incidents.addEvent({ incidentId: a.id, at: 30, kind, actor: 'x', detail: { n: 3 } });
+        const all = await store.incidents.eventsOfKinds([kind]);
+        expect(all.map((e) => [e.incidentId, e.detail.n])).toEqual([
+          [a.id, 1],
+          [b.id, 2],
+          [a.id, 3],
+        ]);
+        expect((await store.incidents.eventsOfKinds([kind], [b.id])).map((e) => e.detail.n)).toEqual([2]);
+        expect(await store.incidents.eventsOfKinds([])).toEqual([]);
+        expect(await store.incidents.eventsOfKinds([kind], [])).toEqual([]);
+      });
+
+      it('rolls an incident and its first event back together', async () => {
+        let id = '';
+        await store
+          .transaction(async (tx) => {
+            const inc = await tx.incidents.create(base());
+            id = inc.id;
+            await tx.incidents.addEvent({
+              incidentId: inc.id,
+              at: 1,
+              kind: 'created',
+              actor: 'vigil',
+              detail: {},
+            });
+            throw new Error('abort');
+          })
+          .catch(() => undefined);
+        expect(await store.incidents.get(id)).toBeUndefined();
+        expect(await store.incidents.events(id)).toEqual([]);
       });
     });
 

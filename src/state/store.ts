@@ -5,15 +5,19 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely, type Selectable } from 'kysely';
 import { AlreadyExistsError, NotFoundError, StateStoreError, VersionConflictError } from './errors.ts';
+import { incidentRepo, oncallDocRepo } from './store.incidents.ts';
+import { isUniqueViolation, message, run, type TxState } from './run.ts';
 import type {
   Dashboard,
   DashboardFilter,
   DashboardRepo,
   DashboardSummary,
+  IncidentRepo,
   JsonObject,
   JsonValue,
   KvEntry,
   KvRepo,
+  OncallDocRepo,
   StateStore,
   StateTx,
 } from './interface.ts';
@@ -32,42 +36,6 @@ import {
 } from './validate.ts';
 
 type Db = Kysely<StateDatabase>;
-
-/**
- * Tracks a failed statement inside a transaction. PostgreSQL refuses every later statement of such a
- * transaction while SQLite carries on; we make both refuse, so code tested on one driver holds on the other.
- */
-interface TxState {
-  failure?: unknown;
-}
-
-function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
-function isUniqueViolation(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  // pg: SQLSTATE unique_violation; better-sqlite3: extended result codes.
-  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
-}
-
-/** Runs one store operation: maps driver errors to StateStoreError and enforces transaction poisoning. */
-async function run<T>(op: string, tx: TxState | undefined, fn: () => Promise<T>): Promise<T> {
-  if (tx?.failure !== undefined)
-    throw new StateStoreError(`state store: ${op}: the transaction already failed and can only roll back`, {
-      cause: tx.failure,
-    });
-  try {
-    return await fn();
-  } catch (err) {
-    // Errors we raise ourselves (invalid input, not found, version conflict) leave the transaction usable;
-    // AlreadyExistsError stands for a failed INSERT, which PostgreSQL treats as fatal to the transaction.
-    if (err instanceof StateStoreError && !(err instanceof AlreadyExistsError)) throw err;
-    if (tx) tx.failure = err;
-    if (err instanceof StateStoreError) throw err;
-    throw new StateStoreError(`state store: ${op}: ${message(err)}`, { cause: err });
-  }
-}
 
 const SUMMARY_COLUMNS = [
   'id',
@@ -257,6 +225,18 @@ function kvRepo(db: Db, tx: TxState | undefined): KvRepo {
   };
 }
 
+function repositories(db: Db, tx: TxState | undefined): StateTx {
+  return {
+    dashboards: dashboardRepo(db, tx),
+    kv: kvRepo(db, tx),
+    users: oncallDocRepo(db, tx, 'oncall_users'),
+    teams: oncallDocRepo(db, tx, 'oncall_teams'),
+    schedules: oncallDocRepo(db, tx, 'oncall_schedules'),
+    policies: oncallDocRepo(db, tx, 'escalation_policies'),
+    incidents: incidentRepo(db, tx),
+  };
+}
+
 /** Options that differ per dialect. */
 export interface KyselyStateStoreOptions {
   /**
@@ -270,14 +250,25 @@ export interface KyselyStateStoreOptions {
 export class KyselyStateStore implements StateStore {
   readonly dashboards: DashboardRepo;
   readonly kv: KvRepo;
+  readonly users: OncallDocRepo;
+  readonly teams: OncallDocRepo;
+  readonly schedules: OncallDocRepo;
+  readonly policies: OncallDocRepo;
+  readonly incidents: IncidentRepo;
   private closed: Promise<void> | undefined;
 
   constructor(
     private readonly db: Db,
     private readonly options: KyselyStateStoreOptions,
   ) {
-    this.dashboards = dashboardRepo(db, undefined);
-    this.kv = kvRepo(db, undefined);
+    const repos = repositories(db, undefined);
+    this.dashboards = repos.dashboards;
+    this.kv = repos.kv;
+    this.users = repos.users;
+    this.teams = repos.teams;
+    this.schedules = repos.schedules;
+    this.policies = repos.policies;
+    this.incidents = repos.incidents;
   }
 
   async transaction<T>(fn: (tx: StateTx) => Promise<T>): Promise<T> {
@@ -308,7 +299,7 @@ export class KyselyStateStore implements StateStore {
       };
       let result: T;
       try {
-        result = await fn({ dashboards: dashboardRepo(conn, state), kv: kvRepo(conn, state) });
+        result = await fn(repositories(conn, state));
       } catch (err) {
         await rollback();
         throw err;
