@@ -3,12 +3,16 @@
  * appender and ClickHouse tables a running Vigil uses), for benchmarks that measure queries rather than
  * ingestion. Runs in a child process because chDB allows one data folder per process:
  *
- *   node --import tsx bench/lib/load-vigil.ts '<json: {dataDir, seed, times: {startMs, intervalMs, steps}[]}>'
+ *   node --import tsx bench/lib/load-vigil.ts '<json: {dataDir, seed, times: {startMs, intervalMs, steps}[],
+ *                                                    rollups?: {resolutionMs, retentionMs}[]}>'
  *
- * Prints progress lines and, last, one JSON line `{samples, seconds}`.
+ * With `rollups`, reopens the storage with them afterwards, so that they are backfilled here rather than at
+ * Vigil's start, and merges every table (OPTIMIZE), as a data folder that has been running a while would be.
+ * Prints progress lines and, last, one JSON line `{samples, seconds, rollupSeconds}`.
  */
 import { join } from 'node:path';
 import { ChdbTransport } from '../../src/store/clickhouse/chdb.ts';
+import type { RollupSpec } from '../../src/store/clickhouse/rollups.ts';
 import { ClickHouseStorage } from '../../src/store/clickhouse/storage.ts';
 import { Dataset } from './dataset.ts';
 
@@ -32,6 +36,7 @@ async function main(): Promise<void> {
     dataDir: string;
     seed: number;
     times: TimeSegment[];
+    rollups?: RollupSpec[];
   };
   const times = scheduleTimes(args.times);
   const ds = new Dataset({
@@ -67,9 +72,23 @@ async function main(): Promise<void> {
   await Promise.all(pending);
   await storage.optimize();
   await storage.close();
-  await sql.close();
   const seconds = (performance.now() - started) / 1000;
-  process.stdout.write(`${JSON.stringify({ samples: times.length * labels.length, seconds })}\n`);
+  let rollupSeconds = 0;
+  if (args.rollups?.length) {
+    const t0 = performance.now();
+    const withRollups = await ClickHouseStorage.open(sql, {
+      database: 'vigil',
+      rollups: args.rollups,
+      log: (msg) => process.stdout.write(`  ${msg}\n`),
+    });
+    await withRollups.optimize();
+    await withRollups.close();
+    rollupSeconds = (performance.now() - t0) / 1000;
+  }
+  await sql.close();
+  process.stdout.write(
+    `${JSON.stringify({ samples: times.length * labels.length, seconds, rollupSeconds })}\n`,
+  );
 }
 
 if (process.argv[1]?.endsWith('load-vigil.ts'))

@@ -123,7 +123,8 @@ export interface StartContext {
   readonly log: (msg: string) => void;
 }
 
-function launch(cmd: string, args: string[], cwd: string, logFile: string): ChildProcess {
+/** Spawns a tracked child (killed by killAllChildren) with stdout and stderr going to `logFile`. */
+export function launch(cmd: string, args: string[], cwd: string, logFile: string): ChildProcess {
   const out = createWriteStream(logFile);
   const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout!.pipe(out);
@@ -133,7 +134,8 @@ function launch(cmd: string, args: string[], cwd: string, logFile: string): Chil
   return child;
 }
 
-async function waitReady(
+/** Polls `url` until it answers 200; throws with the log's tail when the child exits or time runs out. */
+export async function waitReady(
   child: ChildProcess,
   url: string,
   name: string,
@@ -165,7 +167,8 @@ export function tail(file: string, lines = 15): string {
   }
 }
 
-async function stopChild(child: ChildProcess, graceMs = 60_000): Promise<void> {
+/** SIGTERM, then SIGKILL after `graceMs`; resolves once the child has exited. */
+export async function stopChild(child: ChildProcess, graceMs = 60_000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   child.kill('SIGTERM');
@@ -184,7 +187,8 @@ export function peakRss(pid: number): number | undefined {
   }
 }
 
-function versionOf(cmd: string, args: string[], re: RegExp): string {
+/** The version a binary prints for `args`, picked out by `re`'s first group. */
+export function versionOf(cmd: string, args: string[], re: RegExp): string {
   try {
     const out = execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     return re.exec(out)?.[1] ?? out.split('\n')[0]!.trim();
@@ -195,7 +199,8 @@ function versionOf(cmd: string, args: string[], re: RegExp): string {
   }
 }
 
-function dpkgVersion(pkg: string): string | undefined {
+/** The installed Debian package's version, or undefined. */
+export function dpkgVersion(pkg: string): string | undefined {
   try {
     return execFileSync('dpkg-query', ['-W', '-f=${Version}', pkg], { encoding: 'utf8' }).trim() || undefined;
   } catch {
@@ -271,6 +276,8 @@ export async function startVigil(
     '--listen-address',
     '127.0.0.1',
     '--otlp-http-port',
+    '0',
+    '--otlp-grpc-port',
     '0',
   ];
   const child = launch(process.execPath, args, ctx.repoRoot, logFile);
