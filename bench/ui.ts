@@ -24,6 +24,7 @@ import { openBrowser } from '../test/ui/browser.ts';
 import { dashboard12, loadPipeline } from './lib/ui-data.ts';
 import { bytes, describeMachine, markdownTable, num, textTable, wrap, writeSection } from './lib/report.ts';
 import { killAllChildren, request, startVigil } from './lib/systems.ts';
+import { timeViewLoads } from './lib/ui-timing.ts';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const HEADING = '## Web UI (bench/ui.ts)';
@@ -48,11 +49,6 @@ interface ViewDef {
   readonly name: string;
   readonly path: string;
   readonly selector: string;
-}
-
-function stats(xs: number[]): { median: number; worst: number } {
-  const s = [...xs].sort((a, b) => a - b);
-  return { median: s[Math.floor(s.length / 2)]!, worst: s.at(-1)! };
 }
 
 function bundle(): {
@@ -138,20 +134,8 @@ async function main(): Promise<void> {
     ];
     const rows: { name: string; median: number; worst: number; runs: number[] }[] = [];
     for (const v of views) {
-      const times: number[] = [];
-      for (let i = 0; i <= RUNS; i++) {
-        const ctx = await browser.newContext({ viewport: { width: 1280, height: 860 } });
-        const page = await ctx.newPage();
-        const t0 = performance.now();
-        await page.goto(`${vigil.baseUrl}${v.path}`);
-        await page.waitForSelector(v.selector, { timeout: 60_000 });
-        await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => r(null))));
-        const ms = performance.now() - t0;
-        if (i > 0) times.push(ms); // the first run warms the server's caches and is not counted
-        await ctx.close();
-      }
-      const s = stats(times);
-      rows.push({ name: v.name, ...s, runs: times });
+      const s = await timeViewLoads(browser, `${vigil.baseUrl}${v.path}`, v.selector, RUNS);
+      rows.push({ name: v.name, median: s.median, worst: s.worst, runs: s.times });
       log(`  ${v.name}: median ${s.median.toFixed(0)} ms, worst ${s.worst.toFixed(0)} ms`);
     }
     const b = bundle();
@@ -186,7 +170,7 @@ async function main(): Promise<void> {
             `(${bytes(b.total.gz)} gzip).`,
         ),
       ].join('\n');
-      writeSection(join(REPO, argv.out!), HEADING, section);
+      writeSection(resolve(REPO, argv.out!), HEADING, section);
       log(`wrote ${argv.out}`);
     }
   } finally {

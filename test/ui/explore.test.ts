@@ -197,7 +197,17 @@ describe('Explore', () => {
     await pushLive(ui.vigil, 1);
     const page = await ui.open('/explore?q=explore_live_value&from=now-5m&live=1');
     await ready(page);
-    await page.locator('.chart[data-series="1"]').waitFor();
+    // The first sample can land after the range query's step-aligned end; the live stream then brings
+    // the next one, so keep writing the same value until the series is on the chart.
+    await expect
+      .poll(
+        async () => {
+          await pushLive(ui.vigil, 1);
+          return page.locator('.chart[data-series="1"]').count();
+        },
+        { timeout: 20_000, interval: 1000 },
+      )
+      .toBe(1);
     expect(await page.locator('.legend-last').first().textContent()).toBe('1');
     let rangeQueries = 0;
     page.on('request', (r) => r.url().includes('/api/v1/query_range') && rangeQueries++);

@@ -1,7 +1,8 @@
 /**
  * The Overview and the application shell in a real Chromium against a real Vigil: components with their
  * status and figures, a scrape target that is down with its reason, search and grouping in the URL, the
- * theme switch, and a label value carrying markup that must stay text.
+ * component health strip (a declared component impacted by the down target), the theme switch, and a label
+ * value carrying markup that must stay text.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startTestVigil, waitFor, type TestVigil } from '../helpers.ts';
@@ -23,6 +24,9 @@ beforeAll(async () => {
       '    scrape_interval: 1s',
       '    static_configs:',
       `      - targets: ['127.0.0.1:${closed}']`,
+      'components:',
+      '  - name: billing',
+      '    depends_on: [legacy]',
       '',
     ].join('\n'),
     { selfMonitoring: true },
@@ -113,6 +117,56 @@ describe('Overview', () => {
     expect(await page.locator('.comp-name').textContent()).toBe(XSS);
     expect(await page.evaluate(() => (window as { __xss?: number }).__xss)).toBeUndefined();
     expect(await page.locator('img[src="x"]').count()).toBe(0);
+  });
+});
+
+describe('Overview component health strip', () => {
+  it('lists problems with why, the others as chips, and links to the Health view', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${vigil.url}/`);
+    const strip = page.locator('[data-testid="component-strip"][data-ready="true"]');
+    await strip.waitFor({ timeout: 60_000 });
+    const item = (name: string) =>
+      strip.locator(`[data-testid="strip-component"][data-component=${JSON.stringify(name)}]`);
+    await item('legacy').waitFor();
+    expect(await item('legacy').getAttribute('data-status')).toBe('down');
+    expect(await item('legacy').locator('.strip-why').textContent()).toMatch(/^scrape: .*(refused|connect)/i);
+    // A declared component whose dependency is down says so.
+    expect(await item('billing').getAttribute('data-status')).toBe('degraded');
+    expect(await item('billing').locator('.strip-why').textContent()).toBe('degraded because legacy is down');
+    // Vigil itself is a healthy chip once it has scraped itself.
+    await waitFor(
+      'Vigil to be healthy',
+      async () => (await item('vigil').getAttribute('data-status')) === 'healthy',
+    );
+    expect(await item('vigil').evaluate((e) => e.tagName)).toBe('A');
+    // A component name carrying markup is text.
+    expect(await item(XSS).textContent()).toBe(XSS);
+    expect(await strip.locator('img').count()).toBe(0);
+    expect(await strip.locator('[data-testid="strip-count-down"]').textContent()).toBe('1 down');
+    expect(await strip.locator('[data-testid="strip-count-degraded"]').textContent()).toBe('1 degraded');
+
+    await item('billing').locator('a').click();
+    await page.waitForURL(/\/health\?q=billing$/);
+    await page.waitForSelector('[data-view="health"][data-ready="true"]');
+    await page.locator('[data-testid="component"][data-component="billing"]').waitFor();
+  });
+
+  it('keeps the Overview working when the components API fails', async () => {
+    const page = await browser.newPage();
+    await page.route('**/api/vigil/v1/components', (route) =>
+      route.fulfill({
+        status: 500,
+        contentType: 'application/json',
+        body: '{"error":"internal error: boom"}',
+      }),
+    );
+    await page.goto(`${vigil.url}/`);
+    await page.waitForSelector('[data-view="overview"][data-ready="true"]');
+    const err = page.locator('[data-testid="strip-error"]');
+    await err.waitFor({ timeout: 20_000 });
+    expect(await err.textContent()).toContain('internal error: boom');
+    expect(await page.locator('tr[data-component]').count()).toBeGreaterThanOrEqual(3);
   });
 });
 

@@ -5,6 +5,11 @@
  */
 import { lazy, type ComponentType, type LazyExoticComponent } from 'react';
 import { OverviewView } from '../views/overview/OverviewView.tsx';
+import { TRACE_VIEWS } from '../views/traces/routes.ts';
+import { ALERT_VIEWS } from '../views/alerts/routes.ts';
+import { HEALTH_VIEWS } from '../views/health/routes.ts';
+import { INCIDENT_VIEWS } from '../views/incidents/routes.ts';
+import { ONCALL_VIEWS } from '../views/oncall/routes.ts';
 
 export interface ViewEntry {
   /** Route path (react-router syntax). */
@@ -27,4 +32,9 @@ export const VIEWS: readonly ViewEntry[] = [
   { path: '/explore', label: 'Explore', accessKey: 'e', component: ExploreView },
   { path: '/dashboards', label: 'Dashboards', matches: ['/d/'], accessKey: 'd', component: DashboardList },
   { path: '/d/:uid', component: DashboardPage },
+  ...TRACE_VIEWS,
+  ...ALERT_VIEWS,
+  ...HEALTH_VIEWS,
+  ...INCIDENT_VIEWS,
+  ...ONCALL_VIEWS,
 ];

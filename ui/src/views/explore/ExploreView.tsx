@@ -5,18 +5,27 @@
  * exploreState.ts), so `/explore?q=rate(x[5m])&from=now-6h` opens with that query run.
  */
 import { memo, useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { useSearchParams } from 'react-router-dom';
-import { keepPreviousData, useQueries, useQueryClient, type UseQueryResult } from '@tanstack/react-query';
+import { useNavigate, useSearchParams } from 'react-router-dom';
+import {
+  keepPreviousData,
+  useQueries,
+  useQuery,
+  useQueryClient,
+  type UseQueryResult,
+} from '@tanstack/react-query';
 import { TimeRangePicker, useTimeRange } from '../../app/timerange.tsx';
 import { Legend } from '../../components/Legend.tsx';
-import { TimeSeriesChart } from '../../components/TimeSeriesChart.tsx';
+import { TimeSeriesChart, type ChartMarker } from '../../components/TimeSeriesChart.tsx';
 import { Empty, ErrorMessage } from '../../components/states.tsx';
+import { useAnomalyBands, type ChartBands } from '../../lib/anomaly.ts';
 import { ApiError, queryInstant, type QueryData, type QueryResult } from '../../lib/api.ts';
 import { legendFor } from '../../lib/format.ts';
 import { editorErrorFrom } from '../../lib/promqlPosition.ts';
 import { useRangeQueries, type RangeQuerySpec } from '../../lib/queries.ts';
 import type { ChartData } from '../../lib/series.ts';
 import { formatDateTime, formatDuration } from '../../lib/time.ts';
+import { fetchExemplars } from '../../lib/traces.ts';
+import { exemplarPoints, mayHaveExemplars } from '../traces/model.ts';
 import {
   EMPTY_QUERY,
   modeFromParams,
@@ -59,6 +68,7 @@ export default function ExploreView() {
   const mode = modeFromParams(params);
   const stacked = params.get('stacked') === '1';
   const log = params.get('log') === '1';
+  const anomalies = params.get('anomaly') === '1';
   const labelsAsText = params.get('labels') === 'text';
   const sort = parseSort(params.get('sort'));
 
@@ -176,6 +186,10 @@ export default function ExploreView() {
     enabled: mode === 'graph',
   });
   const chartData = useRelabelled(graph.data, specs);
+  const band = useAnomalyBands(specs, tr.range, graph.step, chartData, mode === 'graph' && anomalies);
+  const exemplars = useExemplars(specs, tr.range, mode === 'graph');
+  const navigate = useNavigate();
+  const onMarker = useCallback((m: ChartMarker) => navigate(`/traces/${m.id.split('@')[0]}`), [navigate]);
 
   const instantTime = Math.round(tr.range.end) / 1000;
   const { results: instant, tables } = useQueries({
@@ -204,6 +218,14 @@ export default function ExploreView() {
       }
     }
     for (const w of graph.warnings) warnings.add(w);
+    // The band runs the same queries: their own warnings and errors are already shown once.
+    const about = (k: number) =>
+      active.length > 1 ? `Anomalies of query ${queryLetter(active[k]?.index ?? k)}: ` : 'Anomalies: ';
+    for (const w of band.warnings)
+      if (!graph.warnings.includes(w.text)) warnings.add(about(w.query) + w.text);
+    for (const e of band.errors)
+      if (graph.errors[e.query] === undefined) warnings.add(about(e.query) + e.text);
+    if (anomalies && stacked) warnings.add('Anomaly bands are not drawn on a stacked chart.');
   } else {
     active.forEach(({ index }, k) => {
       const r = instant[k];
@@ -233,7 +255,7 @@ export default function ExploreView() {
     mode === 'graph'
       ? graph.ready && !graph.loading
       : instant.every((r) => !r.isFetching && (r.isSuccess || r.isError));
-  const ready = active.length === 0 || settled;
+  const ready = active.length === 0 || (settled && (mode !== 'graph' || band.ready));
   const elapsed = useFetchTimer(fetching);
 
   // ---- results ------------------------------------------------------------------------------------------
@@ -259,6 +281,11 @@ export default function ExploreView() {
       ? chartData.series.length
       : tableSections.reduce((n, s) => n + (s.result?.rows.length ?? 0), 0);
   const pointCount = usePointCount(chartData);
+  const anomalyCount = useMemo(() => {
+    let n = 0;
+    for (const [key, b] of band.bands) if (!hiddenSeries.has(key)) n += b.anomalies.length;
+    return n;
+  }, [band.bands, hiddenSeries]);
   const hasResult = mode === 'graph' ? graph.ready : tableSections.some((s) => s.result);
 
   let body: React.ReactNode;
@@ -289,6 +316,9 @@ export default function ExploreView() {
         stacked={stacked}
         log={log}
         onZoom={onZoom}
+        markers={exemplars}
+        onMarker={onMarker}
+        bands={anomalies ? band.bands : undefined}
       />
     );
   } else {
@@ -373,6 +403,15 @@ export default function ExploreView() {
                 />
                 Log scale
               </label>
+              <label className="check" title="Expected band and anomalous points (docs/anomaly.md)">
+                <input
+                  type="checkbox"
+                  checked={anomalies}
+                  data-testid="anomalies"
+                  onChange={(e) => setParam('anomaly', e.target.checked ? '1' : undefined)}
+                />
+                Anomalies
+              </label>
             </>
           ) : (
             <>
@@ -402,6 +441,7 @@ export default function ExploreView() {
             series={active.length > 0 && hasResult ? seriesCount : undefined}
             points={mode === 'graph' && hasResult ? pointCount : undefined}
             step={mode === 'graph' && active.length > 0 ? graph.step : undefined}
+            anomalies={mode === 'graph' && anomalies && !stacked && band.ready ? anomalyCount : undefined}
             elapsed={elapsed}
           />
         </div>
@@ -423,6 +463,41 @@ export default function ExploreView() {
 /** Instant results and their table rows, recomputed only when a result changes (not on every render). */
 function combineInstant(results: UseQueryResult<QueryResult<QueryData>>[]) {
   return { results, tables: results.map((r) => (r.data ? tableRows(r.data.data) : undefined)) };
+}
+
+/**
+ * Exemplars of the histogram and span-metric queries over the range, as chart markers (a marker's id is
+ * `<trace id>@<time>`). A failure only loses the markers: the chart is what the user asked for.
+ */
+function useExemplars(
+  specs: readonly RangeQuerySpec[],
+  range: { start: number; end: number },
+  enabled: boolean,
+): ChartMarker[] {
+  const exprs = specs.map((s) => s.expr).filter(mayHaveExemplars);
+  const start = Math.floor(range.start / 1000);
+  const end = Math.ceil(range.end / 1000);
+  const q = useQuery({
+    queryKey: ['exemplars', exprs, start, end],
+    enabled: enabled && exprs.length > 0,
+    placeholderData: keepPreviousData,
+    queryFn: async ({ signal }) => {
+      const all = await Promise.allSettled(exprs.map((e) => fetchExemplars(e, start, end, signal)));
+      return all.flatMap((r) => (r.status === 'fulfilled' ? exemplarPoints(r.value) : []));
+    },
+  });
+  return useMemo(() => {
+    if (!enabled || exprs.length === 0) return [];
+    const seen = new Set<string>();
+    const out: ChartMarker[] = [];
+    for (const p of q.data ?? []) {
+      const id = `${p.traceId}@${p.t}`;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      out.push({ t: p.t, v: p.v, id, label: `Exemplar: trace ${p.traceId} (${p.series} = ${p.v})` });
+    }
+    return out;
+  }, [q.data, enabled, exprs.length]);
 }
 
 /** Applies the legend templates to series labels (the data hook labels series only when data arrives). */
@@ -466,12 +541,15 @@ function Stats(props: {
   series?: number;
   points?: number;
   step?: number;
+  anomalies?: number;
   elapsed?: number;
 }) {
   const parts: string[] = [];
   if (props.series !== undefined) parts.push(`${props.series.toLocaleString()} series`);
   if (props.points !== undefined) parts.push(`${props.points.toLocaleString()} points`);
   if (props.step !== undefined) parts.push(`step ${formatDuration(props.step * 1000)}`);
+  if (props.anomalies !== undefined)
+    parts.push(`${props.anomalies.toLocaleString()} anomalous point${props.anomalies === 1 ? '' : 's'}`);
   if (props.elapsed !== undefined)
     parts.push(
       `${props.elapsed < 1000 ? `${Math.round(props.elapsed)} ms` : `${(props.elapsed / 1000).toFixed(2)} s`}`,
@@ -491,6 +569,9 @@ const GraphResult = memo(function GraphResult({
   stacked,
   log,
   onZoom,
+  markers,
+  onMarker,
+  bands,
 }: {
   data: ChartData;
   hidden: Set<string>;
@@ -498,6 +579,9 @@ const GraphResult = memo(function GraphResult({
   stacked: boolean;
   log: boolean;
   onZoom(a: number, b: number): void;
+  markers: readonly ChartMarker[];
+  onMarker(m: ChartMarker): void;
+  bands?: ChartBands;
 }) {
   return (
     <div className="graph-result">
@@ -508,6 +592,9 @@ const GraphResult = memo(function GraphResult({
         stacked={stacked}
         log={log}
         onZoom={onZoom}
+        markers={markers}
+        onMarker={onMarker}
+        bands={bands}
       />
       <Legend series={data.series} hidden={hidden} onChange={onHidden} max={LEGEND_MAX} />
     </div>

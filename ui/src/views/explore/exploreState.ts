@@ -2,7 +2,7 @@
  * Explore's state as the URL carries it, so every view is a shareable link:
  * `q` (repeated, one per query), `legend` (repeated, aligned with `q`, only when one is set), `hide`
  * (repeated 0-based indexes of queries switched off), `mode=graph|table`, `stacked=1`, `log=1`,
- * `labels=text` and `sort` for the table. The time range (`from`, `to`, `refresh`, `live`) belongs to
+ * `labels=text` and `sort` for the table, `anomaly=1` for anomaly bands on the graph. The time range (`from`, `to`, `refresh`, `live`) belongs to
  * useTimeRange. Pure functions.
  */
 

@@ -10,6 +10,7 @@ import { formatValue } from '../../lib/format.ts';
 import { formatDuration } from '../../lib/time.ts';
 import { TimeRangePicker, useTimeRange } from '../../app/timerange.tsx';
 import { Sparkline } from '../../components/Sparkline.tsx';
+import { ComponentStrip } from './ComponentStrip.tsx';
 import { Empty, ErrorMessage, Loading } from '../../components/states.tsx';
 import {
   KIND_LABEL,
@@ -98,6 +99,8 @@ export function OverviewView() {
         )}
         <TimeRangePicker tr={tr} allowLive={false} />
       </div>
+
+      <ComponentStrip />
 
       <div className="toolbar overview-filters">
         <label className="sr-only" htmlFor="overview-search">
