@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['src/**/*.test.ts', 'test/**/*.test.ts', 'ui/src/**/*.test.ts'],
+    include: ['src/**/*.test.ts', 'test/**/*.test.ts', 'ui/src/**/*.test.ts', 'bench/**/*.test.ts'],
     // chDB allows one data folder per process: every test file gets its own process.
     pool: 'forks',
     testTimeout: 60_000,

@@ -125,7 +125,16 @@ export async function startVigilProcess(configFile: string, dataDir: string): Pr
   const args = ['start', '--config', configFile, '--data-dir', dataDir, '--port', String(port)];
   const child = spawn(
     process.execPath,
-    [join(ROOT, 'bin', 'vigil.js'), ...args, '--listen-address', '127.0.0.1', '--otlp-http-port', '0'],
+    [
+      join(ROOT, 'bin', 'vigil.js'),
+      ...args,
+      '--listen-address',
+      '127.0.0.1',
+      '--otlp-http-port',
+      '0',
+      '--otlp-grpc-port',
+      '0',
+    ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let stderr = '';

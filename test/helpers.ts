@@ -22,6 +22,78 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * Starts `vigil start` from this checkout as a child process on 127.0.0.1:`port` and waits until it is ready;
+ * stderr goes to the test's output. The caller stops it (and kills it when a test fails).
+ */
+export async function spawnVigil(configFile: string, dataDir: string, port: number): Promise<ChildProcess> {
+  const proc = spawn(
+    process.execPath,
+    [
+      'bin/vigil.js',
+      'start',
+      '--config',
+      configFile,
+      '--data-dir',
+      dataDir,
+      '--port',
+      String(port),
+      '--listen-address',
+      '127.0.0.1',
+    ],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  try {
+    await waitFor('vigil to start', async () => (await fetch(`http://127.0.0.1:${port}/-/ready`)).ok, 60_000);
+  } catch (err) {
+    proc.kill('SIGKILL');
+    throw err;
+  }
+  return proc;
+}
+
+/**
+ * The crash test both durability tests share: starts `vigil start` with `yaml` in `dir`, keeps 4 senders
+ * posting numbered requests through `send` (true when the request was acknowledged) until 40 are, kills the
+ * process with SIGKILL while requests are in flight, and starts it again on the same data and port. Returns
+ * the port, the numbers of the acknowledged requests, and how many were started. The restarted process goes
+ * into `procs` for the caller to stop.
+ */
+export async function crashWhileWriting(
+  dir: string,
+  yaml: string,
+  procs: ChildProcess[],
+  send: (port: number, n: number) => Promise<boolean>,
+): Promise<{ port: number; acked: number[]; started: number }> {
+  const configFile = join(dir, 'vigil.yml');
+  writeFileSync(configFile, yaml);
+  const port = await freePort();
+  const proc = await spawnVigil(configFile, join(dir, 'data'), port);
+  procs.push(proc);
+  const acked: number[] = [];
+  let next = 0;
+  let killed = false;
+  const sender = async () => {
+    while (!killed) {
+      const n = next++;
+      try {
+        if (await send(port, n)) acked.push(n);
+      } catch {
+        return; // connection refused or reset: the process is gone
+      }
+    }
+  };
+  const senders = Array.from({ length: 4 }, sender);
+  await waitFor('some acknowledged requests', async () => acked.length >= 40, 60_000);
+  const exited = new Promise((r) => proc.once('exit', r));
+  proc.kill('SIGKILL');
+  killed = true;
+  await Promise.all(senders);
+  await exited;
+  procs.push(await spawnVigil(configFile, join(dir, 'data'), port));
+  return { port, acked, started: next };
+}
+
 export async function waitFor<T>(
   what: string,
   fn: () => Promise<T | undefined | false>,
@@ -57,6 +129,7 @@ export async function startTestVigil(yaml = '', opts: { selfMonitoring?: boolean
     dataDir,
     port: 0,
     otlpHttpPort: 0,
+    otlpGrpcPort: 0,
     listenAddress: '127.0.0.1',
   });
   const v = await startVigil(cfg);

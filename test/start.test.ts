@@ -31,6 +31,8 @@ describe('vigil start on a fresh machine', () => {
         String(port),
         '--otlp-http-port',
         '0',
+        '--otlp-grpc-port',
+        '0',
       ],
       { cwd, stdio: ['ignore', 'ignore', 'pipe'] },
     );

@@ -4,7 +4,9 @@
  */
 import { parseArgs } from 'node:util';
 import { loadConfigFile, overridesFromEnv, type ConfigOverrides } from '../config/config.ts';
-import { ConfigError } from '../config/yaml-errors.ts';
+import { ConfigError, readConfigFile } from '../config/yaml-errors.ts';
+import { loadAlertmanagerConfigFile } from '../alerts/config/load.ts';
+import { parseOncallText } from '../incidents/provision.ts';
 import { VERSION, buildInfo } from '../version.ts';
 import { loadRuleFiles, ruleProblemsError } from '../rules/load.ts';
 import { RulesUsageError, rulesCommand } from './rules.ts';
@@ -13,6 +15,7 @@ const USAGE = `Usage: vigil <command> [options]
 
 Commands:
   start [--config FILE] [--data-dir DIR] [--port N] [--listen-address ADDR] [--otlp-http-port N]
+                          [--otlp-grpc-port N]
                           Start Vigil (embedded chDB storage under ./data unless configured otherwise).
   check-config FILE       Validate a configuration file and its rule files, reporting every problem with its line.
   check-rules FILE...     Check rule files (like promtool check rules).
@@ -22,10 +25,16 @@ Commands:
                           Import samples from a text file or a running Prometheus (vigil import --help).
   backup DIR [--url URL]  Back up telemetry and state to DIR (vigil backup --help).
   restore DIR [--force]   Restore a backup into a stopped Vigil's data folder.
+  anomaly score [--counter] [--season daily,weekly|none] FILE.csv|-
+                          Score timestamp,value rows for anomalies (vigil anomaly --help).
+  demo [--port N] [--rate MSGS_PER_S] | demo fault on|off|list ...
+                          Start Vigil with the reference pipeline under load; inject faults (vigil demo --help).
+  incident list|show ID|ack ID|resolve ID [--url URL] [--actor NAME]
+                          List, show, acknowledge or resolve incidents of a running Vigil.
   version                 Print the version.
 
 Environment: VIGIL_CONFIG, VIGIL_DATA_DIR, VIGIL_PORT, VIGIL_LISTEN_ADDRESS, VIGIL_OTLP_HTTP_PORT,
-VIGIL_RETENTION, VIGIL_STORAGE_ENGINE, VIGIL_CLICKHOUSE_URL, VIGIL_STATE_URL (flags win over environment,
+VIGIL_OTLP_GRPC_PORT, VIGIL_RETENTION, VIGIL_STORAGE_ENGINE, VIGIL_CLICKHOUSE_URL, VIGIL_STATE_URL (flags win over environment,
 environment over the file).
 `;
 
@@ -47,6 +56,7 @@ async function start(argv: string[]): Promise<number> {
       port: { type: 'string', short: 'p' },
       'listen-address': { type: 'string' },
       'otlp-http-port': { type: 'string' },
+      'otlp-grpc-port': { type: 'string' },
     },
     strict: true,
   });
@@ -57,6 +67,8 @@ async function start(argv: string[]): Promise<number> {
   if (port !== undefined) flags.port = port;
   const otlpPort = intFlag(values['otlp-http-port'], '--otlp-http-port');
   if (otlpPort !== undefined) flags.otlpHttpPort = otlpPort;
+  const grpcPort = intFlag(values['otlp-grpc-port'], '--otlp-grpc-port');
+  if (grpcPort !== undefined) flags.otlpGrpcPort = grpcPort;
   const file = values.config ?? process.env.VIGIL_CONFIG;
   const cfg = loadConfigFile(file, { ...overridesFromEnv(process.env), ...flags });
 
@@ -86,6 +98,13 @@ function checkConfig(argv: string[]): number {
   const rules = loadRuleFiles(cfg.rule_files);
   if (rules.problems.length) throw ruleProblemsError(rules.problems);
   const n = rules.groups.reduce((sum, g) => sum + g.rules.length, 0);
+  if (cfg.incidents.oncall_file !== '') {
+    // Policies may name Alertmanager receivers, so the on-call file is checked against that configuration.
+    const receivers = cfg.alerting.config_file
+      ? loadAlertmanagerConfigFile(cfg.alerting.config_file).receivers.map((r) => r.name)
+      : ['default'];
+    parseOncallText(readConfigFile(cfg.incidents.oncall_file), cfg.incidents.oncall_file, receivers);
+  }
   process.stdout.write(`${positionals[0]}: OK (${rules.files.length} rule file(s), ${n} rules)\n`);
   return 0;
 }
@@ -106,6 +125,12 @@ export async function main(argv: string[]): Promise<number> {
       case 'backup':
       case 'restore':
         return await (await import('./backup.ts')).backupCommand(cmd, rest);
+      case 'anomaly':
+        return await (await import('./anomaly.ts')).anomalyCommand(rest);
+      case 'incident':
+        return await (await import('./incident.ts')).incidentCommand(rest);
+      case 'demo':
+        return await (await import('./demo.ts')).demoCommand(rest);
       case 'version':
       case '--version': {
         const b = buildInfo();

@@ -60,7 +60,10 @@ describe('configuration', () => {
   it('reads rollups and the pushdown switch', () => {
     const d = loadConfigText('', 'vigil.yml');
     expect(d.query.pushdown).toBe(true);
-    expect(d.storage.rollups).toEqual([]);
+    expect(d.storage.rollups).toEqual([
+      { resolution: 300_000, retention: 90 * 86_400_000 },
+      { resolution: 3_600_000, retention: 730 * 86_400_000 },
+    ]);
     const c = loadConfigText(
       'query:\n  pushdown: false\nstorage:\n  rollups:\n    - {resolution: 10m, retention: 30d}\n',
       'vigil.yml',

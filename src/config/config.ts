@@ -3,7 +3,6 @@
  * (flags win over environment, environment over the file). `scrape_configs` and `global` use Prometheus's
  * own format so existing sections can be pasted in unchanged. Reference: docs/configuration.md.
  */
-import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { parseDuration } from '../model/duration.ts';
@@ -14,7 +13,14 @@ import {
   resolveScrapeConfig,
   scrapeConfigsSchema,
 } from '../ingest/scrape/config.ts';
-import { ConfigError, parseYaml, validateYaml } from './yaml-errors.ts';
+import { parseYaml, readConfigFile, validateYaml } from './yaml-errors.ts';
+import { dedupConfigSchema } from '../alerts/dedup.ts';
+import { severityMapSchema } from '../alerts/severity.ts';
+import { webhookSourcesSchema } from '../alerts/webhook-source.ts';
+import { stormConfigSchema } from '../alerts/config/storm.ts';
+import { healthChecksSchema } from '../health/checks/config.ts';
+import { flowsSchema } from '../health/flows/config.ts';
+import { componentsSchema } from '../health/components/config.ts';
 
 const duration = (what: string) =>
   z.union([z.string(), z.number()]).transform((v, ctx) => {
@@ -67,6 +73,8 @@ export const configSchema = z
       .object({
         /** OTLP/HTTP on its standard port; 0 disables the extra listener (the main port serves /v1/* too). */
         http_port: port.default(4318),
+        /** OTLP/gRPC (traces and metrics); 0 disables it. */
+        grpc_port: port.default(4317),
       })
       .strict()
       .prefault({}),
@@ -85,9 +93,16 @@ export const configSchema = z
               })
               .strict(),
           )
-          // Off by default until rollups and backup/restore agree exactly; opt in with
-          // [{resolution: 5m, retention: 90d}, {resolution: 1h, retention: 2y}].
-          .default([]),
+          .default([
+            { resolution: 300_000, retention: 90 * 86_400_000 },
+            { resolution: 3_600_000, retention: 730 * 86_400_000 },
+          ]),
+        /**
+         * Recent samples of every series held in memory (about 16 bytes each), so that short-range queries
+         * read no ClickHouse; 0 holds none. Absent: 2h with embedded chDB (the only writer of its data),
+         * 0 with a ClickHouse server (other writers' recent samples would be missed).
+         */
+        head_window: duration('for example 2h, or 0 to hold none').optional(),
         clickhouse: z
           .object({
             url: z.string().url(),
@@ -135,6 +150,41 @@ export const configSchema = z
         retention: duration('for example 7d; use 0 to keep spans forever').default(7 * 86_400_000),
         /** Span, resource, event and link attribute values longer than this are cut and marked. */
         max_attribute_value_size: byteSize.default(4096),
+        /**
+         * Acknowledge spans once synced to a write-ahead log under data_dir and insert them in the background in
+         * big batches (docs/format/trace-tables.md, "Write-ahead log"); false acknowledges after each insert.
+         */
+        write_ahead_log: z.boolean().default(true),
+        /** RED metrics derived from stored spans (docs/tracing.md, "Span metrics"). */
+        span_metrics: z
+          .object({
+            enabled: z.boolean().default(true),
+            flush_interval: duration('for example 15s')
+              .refine((ms) => ms >= 100, 'the flush interval must be at least 100ms')
+              .default(15_000),
+            /** Distinct label sets kept; spans of further ones go into one overflow series. */
+            max_series: z.number().int().positive().default(10_000),
+            /** A label set without spans for this long is dropped (its series marked stale); 0 keeps them. */
+            expiration: duration('for example 1h; 0 keeps label sets until a restart').default(0),
+            /** Upper bounds of the duration histogram's buckets, ascending (+Inf is added). */
+            buckets: z
+              .array(duration('for example 250ms'))
+              .min(1)
+              .refine(
+                (b) => b.every((x, i) => x > 0 && Number.isFinite(x) && (i === 0 || x > b[i - 1]!)),
+                'buckets must be positive and strictly ascending, for example [5ms, 50ms, 500ms, 5s]',
+              )
+              .default([2, 4, 6, 8, 10, 50, 100, 200, 400, 800, 1000, 1400, 2000, 5000, 10_000, 15_000]),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
+    zipkin: z
+      .object({
+        /** Extra listener for Zipkin's POST /api/v2/spans (the main port always serves it); 0 = off. */
+        port: port.default(0),
       })
       .strict()
       .prefault({}),
@@ -153,6 +203,60 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** How alerting rules notify and restore their alerts (docs/rules.md). */
+    alerting: z
+      .object({
+        /** Vigil's URL as users reach it, for alerts' generatorURL; '' = http://<hostname>:<server.port>. */
+        external_url: z.union([z.literal(''), z.string().url()]).default(''),
+        /** Firing alerts are re-sent this often (Prometheus's --rules.alert.resend-delay). */
+        resend_delay: duration('for example 1m').default(60_000),
+        /** Pending alerts are restored after an outage at most this long (--rules.alert.for-outage-tolerance). */
+        for_outage_tolerance: duration('for example 1h').default(3_600_000),
+        /** A restored pending alert fires no sooner than this after a restart (--rules.alert.for-grace-period). */
+        for_grace_period: duration('for example 10m').default(600_000),
+        /** Evaluate groups with alerting rules as soon as samples of a metric they read are ingested. */
+        evaluate_on_ingest: z.boolean().default(true),
+        /** Least time between two such evaluations of a group: a burst of writes shares one after the first. */
+        ingest_delay: duration('for example 200ms').default(200),
+        /** Ingest-triggered evaluations of a group refill at one per this time (two at most in hand). */
+        ingest_min_interval: duration('for example 1s').default(1000),
+        /** Most ingest-triggered group evaluations at once (bounds their CPU use). */
+        ingest_concurrency: z.number().int().positive().default(1),
+        /** Share of one core ingest-triggered evaluations may use when metrics are written all the time. */
+        ingest_busy_share: z.number().gt(0).max(1).default(0.5),
+        /** Alertmanager configuration file (routes, receivers, inhibit rules); '' = one no-op "default" receiver. */
+        config_file: z.string().default(''),
+        /** De-duplication across sources: ignored labels and equivalence rules (docs/alerting.md). */
+        dedup: dedupConfigSchema,
+        /** Map `severity` onto info/warning/error/critical before routing (off: labels stay as sent). */
+        severity_classes: z.boolean().default(false),
+        /** Extra severity spellings → class, for severity_classes. */
+        severity_map: severityMapSchema,
+        /** Tools that post their own JSON to /api/vigil/v1/alerts/webhook/{name}. */
+        webhooks: webhookSourcesSchema,
+        /** Storm protection: storm summaries, per-receiver rate limits, flapping (docs/storm.md). */
+        storm: stormConfigSchema,
+        /** How long alert state changes and notifications are kept in ClickHouse (docs/alerting.md). */
+        history_retention: duration('for example 90d; use 0 to keep alert history forever').default(
+          90 * 86_400_000,
+        ),
+      })
+      .strict()
+      .prefault({}),
+    /** Incidents, escalation and on-call (docs/incidents.md). */
+    incidents: z
+      .object({
+        /** YAML file of users, teams, schedules and escalation policies loaded at start; '' = none. */
+        oncall_file: z.string().default(''),
+        /** Resolve an incident when all its alerts have resolved. */
+        auto_resolve: z.boolean().default(true),
+        /** An alert of a resolved incident firing again within this time re-opens it. */
+        reopen_grace: duration('for example 30m').default(30 * 60_000),
+        /** How long acknowledge/resolve links in pages stay valid. */
+        link_ttl: duration('for example 24h').default(24 * 3_600_000),
+      })
+      .strict()
+      .prefault({}),
     /** Prometheus's own `global` and `scrape_configs` sections, unchanged. */
     global: globalConfigSchema.optional().transform((g) => g ?? DEFAULT_GLOBAL),
     scrape_configs: scrapeConfigsSchema.default([]),
@@ -161,6 +265,12 @@ export const configSchema = z
       .array(z.string().min(1, 'a rule file pattern must not be empty'))
       .nullish()
       .transform((v) => v ?? []),
+    /** Probes of components (http, https, tcp, grpc, dns) written as blackbox-exporter metrics (docs/health.md). */
+    health_checks: healthChecksSchema,
+    /** Data flows whose stages and channels are checked for loss, staleness, drops and lag (docs/flows.md). */
+    flows: flowsSchema,
+    /** Declared components, their checks and dependencies, for the component health model (docs/health.md). */
+    components: componentsSchema,
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -184,6 +294,15 @@ export const configSchema = z
         path: ['state', 'url'],
         message: 'driver "postgres" needs state.url (for example postgres://user@127.0.0.1:5432/vigil)',
       });
+    const checkNames = new Set(c.health_checks.map((h) => h.name));
+    for (const [i, comp] of c.components.entries())
+      for (const [j, name] of comp.checks.entries())
+        if (!checkNames.has(name))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['components', i, 'checks', j],
+            message: `no health check named "${name}" in health_checks`,
+          });
     const seen = new Set<number>();
     for (const [i, r] of c.storage.rollups.entries()) {
       if (r.resolution < 60_000 || r.resolution % 1000 !== 0)
@@ -210,6 +329,7 @@ export interface ConfigOverrides {
   port?: number;
   listenAddress?: string;
   otlpHttpPort?: number;
+  otlpGrpcPort?: number;
   retention?: string;
   storageEngine?: string;
   clickhouseUrl?: string;
@@ -222,6 +342,7 @@ export const ENV_VARS: Record<string, keyof ConfigOverrides> = {
   VIGIL_PORT: 'port',
   VIGIL_LISTEN_ADDRESS: 'listenAddress',
   VIGIL_OTLP_HTTP_PORT: 'otlpHttpPort',
+  VIGIL_OTLP_GRPC_PORT: 'otlpGrpcPort',
   VIGIL_RETENTION: 'retention',
   VIGIL_STORAGE_ENGINE: 'storageEngine',
   VIGIL_CLICKHOUSE_URL: 'clickhouseUrl',
@@ -233,7 +354,8 @@ export function overridesFromEnv(env: NodeJS.ProcessEnv): ConfigOverrides {
   for (const [name, key] of Object.entries(ENV_VARS)) {
     const v = env[name];
     if (v === undefined || v === '') continue;
-    (out as Record<string, unknown>)[key] = key === 'port' || key === 'otlpHttpPort' ? Number(v) : v;
+    const numeric = key === 'port' || key === 'otlpHttpPort' || key === 'otlpGrpcPort';
+    (out as Record<string, unknown>)[key] = numeric ? Number(v) : v;
   }
   return out;
 }
@@ -254,6 +376,7 @@ function applyOverrides(raw: unknown, o: ConfigOverrides): Record<string, any> {
   if (o.port !== undefined) setIn(obj, ['server', 'port'], o.port);
   if (o.listenAddress !== undefined) setIn(obj, ['server', 'listen_address'], o.listenAddress);
   if (o.otlpHttpPort !== undefined) setIn(obj, ['otlp', 'http_port'], o.otlpHttpPort);
+  if (o.otlpGrpcPort !== undefined) setIn(obj, ['otlp', 'grpc_port'], o.otlpGrpcPort);
   if (o.retention !== undefined) setIn(obj, ['storage', 'retention'], o.retention);
   if (o.storageEngine !== undefined) setIn(obj, ['storage', 'engine'], o.storageEngine);
   if (o.clickhouseUrl !== undefined) setIn(obj, ['storage', 'clickhouse', 'url'], o.clickhouseUrl);
@@ -280,24 +403,16 @@ export function loadConfigText(
   cfg.rule_files = cfg.rule_files.map((p) => resolve(dirname(resolve(file)), p));
   // Like rule_files: relative to the configuration file's folder (the working directory when there is none).
   if (cfg.dashboards.dir !== '') cfg.dashboards.dir = resolve(dirname(resolve(file)), cfg.dashboards.dir);
+  if (cfg.alerting.config_file !== '')
+    cfg.alerting.config_file = resolve(dirname(resolve(file)), cfg.alerting.config_file);
+  if (cfg.incidents.oncall_file !== '')
+    cfg.incidents.oncall_file = resolve(dirname(resolve(file)), cfg.incidents.oncall_file);
+  for (const c of cfg.health_checks)
+    if (c.ca_file !== undefined) c.ca_file = resolve(dirname(resolve(file)), c.ca_file);
   return cfg;
 }
 
 export function loadConfigFile(path: string | undefined, overrides: ConfigOverrides = {}): VigilConfig {
   if (!path) return loadConfigText(undefined, '<defaults>', overrides);
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new ConfigError([
-      {
-        file: path,
-        line: 0,
-        column: 0,
-        path: '',
-        message: `cannot read the file: ${(err as Error).message}`,
-      },
-    ]);
-  }
-  return loadConfigText(text, path, overrides);
+  return loadConfigText(readConfigFile(path), path, overrides);
 }

@@ -2,6 +2,7 @@
  * Turns YAML syntax errors and schema issues into messages with file, line and column, so a user can go
  * straight to the problem: `vigil.yml:12:5: storage.retention: not a valid duration string "15x"`.
  */
+import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument, isCollection, isMap, isScalar, type Document } from 'yaml';
 import type { z } from 'zod';
 
@@ -30,6 +31,23 @@ export function formatPath(path: readonly PropertyKey[]): string {
   let out = '';
   for (const p of path) out += typeof p === 'number' ? `[${p}]` : out ? `.${String(p)}` : String(p);
   return out;
+}
+
+/** Reads a configuration file as UTF-8; throws ConfigError naming the file when it cannot be read. */
+export function readConfigFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError([
+      {
+        file: path,
+        line: 0,
+        column: 0,
+        path: '',
+        message: `cannot read the file: ${(err as Error).message}`,
+      },
+    ]);
+  }
 }
 
 export interface ParsedYaml {

@@ -7,7 +7,14 @@ import { gunzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { OverloadedError, type MetricType, type Storage } from '../store/interface.ts';
-import { requestsRejected, samplesIngested, samplesRejected } from '../self/metrics.ts';
+import type { ExemplarRecord, ExemplarStore } from '../store/exemplars.ts';
+import {
+  exemplarsDropped,
+  exemplarsIngested,
+  requestsRejected,
+  samplesIngested,
+  samplesRejected,
+} from '../self/metrics.ts';
 import type { IngestLimits, RejectReason } from './validate.ts';
 
 /** What an ingestion plugin needs from the composition root. */
@@ -21,6 +28,8 @@ export interface IngestDeps {
    * The compressed size is capped by Fastify's bodyLimit. Default 64 MiB.
    */
   readonly maxDecompressedBytes?: number;
+  /** Where exemplars that arrive with samples are kept; without it they are parsed and not stored. */
+  readonly exemplars?: ExemplarStore;
 }
 
 export const DEFAULT_MAX_DECOMPRESSED_BYTES = 64 * 1024 * 1024;
@@ -60,11 +69,40 @@ export interface ParseError {
   readonly points: number;
 }
 
+/**
+ * Why an exemplar (or, for OTLP, its filtered attributes) was left out. Exemplars are best effort, as in
+ * Prometheus: a bad one never refuses its sample or the request.
+ */
+export type ExemplarDropReason =
+  /** A field that cannot be read or is out of range: trace/span id length, value, label name. */
+  | 'invalid_exemplar'
+  /** Label names and values together longer than 128 UTF-8 characters (OpenMetrics). */
+  | 'labels_too_long'
+  /** OTLP: filtered attributes over the 128-character limit; the exemplar is kept with its trace/span ids. */
+  | 'attributes_too_long'
+  | 'too_far_in_future'
+  /** The exemplar's series was refused, so it has nothing to attach to. */
+  | 'invalid_series'
+  /** OpenMetrics allows exemplars on counter `_total` and histogram `_bucket` samples only. */
+  | 'not_allowed'
+  /** The exemplar store failed to write them (counted by the handler, not the parser). */
+  | 'store_failed';
+
+/** One exemplar (or part of one) left out, with what and where for logs and OTLP partial-success warnings. */
+export interface ExemplarDrop {
+  readonly message: string;
+  readonly reason: ExemplarDropReason;
+}
+
 /** What a push parser turns one request body into. Everything in `series` is valid and ready to append. */
 export interface ParseResult {
   readonly series: ParsedSeries[];
   readonly metadata: ParsedMetadata[];
   readonly errors: ParseError[];
+  /** Valid exemplars, each with the labels of the series it belongs to; absent when there were none. */
+  readonly exemplars?: ExemplarRecord[];
+  /** Exemplars (or their parts) left out; they never make the request fail. */
+  readonly exemplarDrops?: ExemplarDrop[];
 }
 
 /** The body cannot be decoded at all (bad protobuf, JSON, gzip or snappy); nothing in it is used. */
@@ -226,6 +264,53 @@ export function countRejected(protocol: string, errors: readonly ParseError[]): 
   }
   for (const [reason, n] of byReason) samplesRejected.inc({ protocol, reason }, n);
   return total;
+}
+
+/**
+ * Writes exemplars after their samples were stored and counts them. A store failure is counted and returned
+ * (the caller logs it) but never fails the request: the samples are already stored, and exemplars are a best
+ * effort sample, as in Prometheus. Also counts the drops the parser reported.
+ */
+export async function storeExemplars(
+  store: ExemplarStore | undefined,
+  records: readonly ExemplarRecord[] | undefined,
+  drops: readonly ExemplarDrop[] | undefined,
+  protocol: string,
+): Promise<{ readonly stored: number; readonly error?: string }> {
+  countExemplarDrops(protocol, drops);
+  if (!store || !records?.length) return { stored: 0 };
+  try {
+    await store.append(records);
+  } catch (err) {
+    exemplarsDropped.inc({ protocol, reason: 'store_failed' }, records.length);
+    return {
+      stored: 0,
+      error: `${records.length} exemplar(s) not stored: ${(err as Error)?.message ?? String(err)}`,
+    };
+  }
+  exemplarsIngested.inc({ protocol }, records.length);
+  return { stored: records.length };
+}
+
+/**
+ * A one-line summary of exemplars left out, naming the first `n`; '' when none. OTLP sends it as a
+ * partial-success warning (rejected count 0 is allowed then by the OTLP specification).
+ */
+export function summarizeExemplarDrops(drops: readonly ExemplarDrop[] | undefined, n: number): string {
+  if (!drops?.length) return '';
+  const first = drops
+    .slice(0, n)
+    .map((d) => `${d.message} [${d.reason}]`)
+    .join('; ');
+  return `${drops.length} exemplar problem(s), exemplars or their attributes left out (the data points were kept): ${first}${drops.length > n ? `; ... and ${drops.length - n} more` : ''}`;
+}
+
+/** Counts exemplars (or parts) left out, by reason. */
+export function countExemplarDrops(protocol: string, drops: readonly ExemplarDrop[] | undefined): void {
+  if (!drops?.length) return;
+  const byReason = new Map<string, number>();
+  for (const d of drops) byReason.set(d.reason, (byReason.get(d.reason) ?? 0) + 1);
+  for (const [reason, n] of byReason) exemplarsDropped.inc({ protocol, reason }, n);
 }
 
 /** Counts a request refused as a whole. */

@@ -21,6 +21,34 @@ export const samplesRejected = new client.Counter({
   registers: [registry],
 });
 
+export const exemplarsIngested = new client.Counter({
+  name: 'vigil_ingest_exemplars_total',
+  help: 'Exemplars stored with ingested samples (OTLP, remote-write, scrape), by protocol.',
+  labelNames: ['protocol'] as const,
+  registers: [registry],
+});
+
+export const exemplarsDropped = new client.Counter({
+  name: 'vigil_ingest_exemplars_dropped_total',
+  help: 'Exemplars, or their OTLP filtered attributes (reason attributes_too_long), left out at ingestion, by protocol and reason.',
+  labelNames: ['protocol', 'reason'] as const,
+  registers: [registry],
+});
+
+export const spansIngested = new client.Counter({
+  name: 'vigil_ingest_spans_total',
+  help: 'Spans accepted and stored, by ingestion protocol.',
+  labelNames: ['protocol'] as const,
+  registers: [registry],
+});
+
+export const spansRejected = new client.Counter({
+  name: 'vigil_ingest_spans_rejected_total',
+  help: 'Spans refused at ingestion, by protocol and reason (invalid, overloaded, unavailable).',
+  labelNames: ['protocol', 'reason'] as const,
+  registers: [registry],
+});
+
 export const requestsRejected = new client.Counter({
   name: 'vigil_ingest_requests_rejected_total',
   help: 'Ingestion requests refused as a whole, by protocol and HTTP status code.',

@@ -17,6 +17,7 @@ import {
   SeriesAllocator,
   type Grid,
   type MatrixValue,
+  type RangeSeries,
   type StepSeries,
   type Value,
   type VectorValue,
@@ -84,7 +85,18 @@ function rangeApply(
   }
   ev.samples.total += total;
   ev.samples.transient(peak);
-  return keepName ? out : assertDistinctLabels(out);
+  return keepName || oneMetricName(m.series) ? out : assertDistinctLabels(out);
+}
+
+/**
+ * Whether every series has the same metric name (or none has one): series of a range vector have distinct label
+ * sets, so dropping a name they share cannot make two of them equal, and the check per label set can be skipped.
+ */
+function oneMetricName(series: readonly RangeSeries[]): boolean {
+  if (series.length === 0) return true;
+  const name = series[0]!.labels[METRIC_NAME];
+  for (const s of series) if (s.labels[METRIC_NAME] !== name) return false;
+  return true;
 }
 
 /** rate, increase and delta with Prometheus' extrapolation towards the window boundaries. */
