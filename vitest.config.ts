@@ -7,5 +7,9 @@ export default defineConfig({
     pool: 'forks',
     testTimeout: 60_000,
     hookTimeout: 120_000,
+    // One retry absorbs a timing hiccup on a small, loaded machine; test/flaky-reporter.ts names every
+    // test that needed it, so flaky tests stay visible.
+    retry: 1,
+    reporters: ['default', './test/flaky-reporter.ts'],
   },
 });
