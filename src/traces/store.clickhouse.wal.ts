@@ -33,13 +33,20 @@ export interface WalSpanWriterOptions {
 
 /** Most a read waits for acknowledged spans to be inserted before it reads what is there. */
 export const READ_WAIT_MS = 1_000;
+/** Most flush() waits for every acknowledged span to be in ClickHouse before it rejects. */
+export const FLUSH_WAIT_MS = 60_000;
+/** A failing WAL write is logged at most once per this interval (every failed write is refused to its sender). */
+const WRITE_FAILURE_LOG_MS = 10_000;
 const DEFAULT_BATCH_SPANS = 200_000;
 const RETRY_MIN_MS = 100;
 const RETRY_MAX_MS = 5_000;
 
 interface Reader {
   readonly target: number;
+  /** A strict reader (flush) is not released by a failed insert, only once its spans are inserted. */
+  readonly strict: boolean;
   resolve(): void;
+  reject(err: Error): void;
 }
 
 export class WalSpanWriter {
@@ -55,6 +62,9 @@ export class WalSpanWriter {
   private closed = false;
   /** True while the inserter sleeps with nothing acknowledged. */
   private idle = false;
+  /** The latest failed insert's message, for flush()'s refusal. */
+  private lastInsertError = '';
+  private lastWriteFailureLogged = -Infinity;
 
   private constructor(
     private readonly wal: SpanWal,
@@ -107,10 +117,15 @@ export class WalSpanWriter {
       await this.wal.append(rows, spans);
     } catch (err) {
       this.unflushed -= spans;
+      const now = performance.now();
+      if (now - this.lastWriteFailureLogged >= WRITE_FAILURE_LOG_MS) {
+        this.lastWriteFailureLogged = now;
+        this.opts.log?.(`traces WAL: refusing spans: ${(err as Error).message}`);
+      }
       throw err;
     }
     this.acked += spans;
-    this.loop ??= this.run();
+    this.start();
     if (this.idle || this.wal.spans >= this.batchSpans) this.wake?.();
   }
 
@@ -123,32 +138,86 @@ export class WalSpanWriter {
    * `maxWaitMs` (a backlog behind a slow ClickHouse would otherwise hold reads for seconds).
    */
   visible(maxWaitMs = Infinity): Promise<void> {
+    return this.wait(false, maxWaitMs);
+  }
+
+  /**
+   * Inserts everything acknowledged now; resolves once it is all in ClickHouse. Unlike reads it does not give up
+   * on a failed insert (a backup must not miss acknowledged spans): it rejects, naming the latest insert error,
+   * when that has not happened within `maxWaitMs`, or when the store closes with spans left in the WAL.
+   */
+  flush(maxWaitMs = FLUSH_WAIT_MS): Promise<void> {
+    return this.wait(true, maxWaitMs);
+  }
+
+  private wait(strict: boolean, maxWaitMs: number): Promise<void> {
     const target = this.acked;
     if (this.inserted >= target) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      const timer = Number.isFinite(maxWaitMs) ? setTimeout(done, maxWaitMs) : undefined;
-      function done() {
-        clearTimeout(timer);
-        resolve();
+    return new Promise<void>((resolve, reject) => {
+      const timer = Number.isFinite(maxWaitMs) ? setTimeout(expire, maxWaitMs) : undefined;
+      const reader: Reader = {
+        target,
+        strict,
+        resolve() {
+          clearTimeout(timer);
+          resolve();
+        },
+        reject(err) {
+          clearTimeout(timer);
+          reject(err);
+        },
+      };
+      const readers = () => this.readers;
+      const pending = () => target - this.inserted;
+      const lastError = () => this.lastInsertError;
+      function expire() {
+        const list = readers();
+        const i = list.indexOf(reader);
+        if (i >= 0) list.splice(i, 1);
+        if (!strict) return resolve();
+        reject(
+          new Error(
+            `traces WAL: ${pending()} acknowledged spans are not in ClickHouse after ${maxWaitMs} ms` +
+              (lastError() ? ` (latest insert error: ${lastError()})` : ''),
+          ),
+        );
       }
-      this.readers.push({ target, resolve: done });
-      this.loop ??= this.run();
+      this.readers.push(reader);
+      this.start();
       this.wake?.();
     });
   }
 
-  /** Inserts everything acknowledged now; resolves when done (or failed, then it is retried later). */
-  flush(): Promise<void> {
-    return this.visible();
-  }
-
-  private releaseReaders(all: boolean): void {
+  /**
+   * Releases the readers whose spans are inserted; with `failed`, also every non-strict one (reads get what
+   * ClickHouse has rather than waiting for an outage to end); with `closing`, rejects the strict ones left.
+   */
+  private releaseReaders(failed: boolean, closing = false): void {
     if (!this.readers.length) return;
     const waiting: Reader[] = [];
     for (const r of this.readers)
-      if (all || r.target <= this.inserted) r.resolve();
+      if (r.target <= this.inserted || (failed && !r.strict)) r.resolve();
+      else if (closing)
+        r.reject(
+          new Error('traces WAL: closed with acknowledged spans not yet in ClickHouse (kept in the WAL)'),
+        );
       else waiting.push(r);
     this.readers = waiting;
+  }
+
+  /**
+   * Starts the background inserter unless it runs. It never throws: an unexpected error (a file operation on a
+   * failing disk) is logged, and the inserter starts again after a pause, keeping what it had not inserted.
+   */
+  private start(): void {
+    this.loop ??= this.run().catch(async (err: unknown) => {
+      this.opts.log?.(
+        `traces WAL: the inserter stopped on an error (${(err as Error).message}); restarting it`,
+      );
+      await new Promise((r) => setTimeout(r, RETRY_MAX_MS));
+      this.loop = undefined;
+      if (this.readers.length || this.acked > this.inserted || this.closed) this.start();
+    });
   }
 
   /** Sleeps `ms` (forever when undefined) or until woken. */
@@ -200,7 +269,7 @@ export class WalSpanWriter {
           } catch (err) {
             failures++;
             const waitMs = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** (failures - 1));
-            // Readers get what ClickHouse has rather than waiting for an outage to end.
+            this.lastInsertError = (err as Error).message;
             this.releaseReaders(true);
             if (this.closed) {
               this.opts.log?.(
@@ -216,7 +285,11 @@ export class WalSpanWriter {
           }
         }
       }
-      await this.wal.remove(seg.seq);
+      // Its spans are in ClickHouse: a file left behind is replayed at the next start and skipped there by
+      // ClickHouse's block deduplication, so a failing delete is reported and not retried.
+      await this.wal.remove(seg.seq).catch((err: unknown) => {
+        this.opts.log?.(`traces WAL: removing an inserted segment failed: ${(err as Error).message}`);
+      });
       this.inserted += seg.spans;
       this.unflushed -= seg.spans;
       this.releaseReaders(false);
@@ -231,16 +304,17 @@ export class WalSpanWriter {
       this.unflushed -= rest.spans;
       rest = await this.wal.roll();
     }
-    this.releaseReaders(true);
+    this.releaseReaders(true, true);
     this.loop = undefined;
   }
 
   /** Stops taking writes, inserts everything acknowledged, and closes the WAL. */
   async close(): Promise<void> {
     this.closed = true;
-    this.loop ??= this.run();
+    this.start();
     this.wake?.();
-    await this.loop;
+    // A restarted inserter (see start) replaces the promise; wait for the last one.
+    while (this.loop) await this.loop;
     await this.wal.close();
   }
 }

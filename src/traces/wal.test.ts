@@ -7,6 +7,7 @@ import {
   truncateSync,
   writeFileSync,
 } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -145,6 +146,29 @@ describe('SpanWal', () => {
     await wal.close();
     await expect(wal.append(rec('late'), 1)).rejects.toThrow(/span WAL is closed/);
   });
+
+  it('after a failed sync, cuts the refused record out of the file and goes on taking appends', async () => {
+    const dir = tempDir();
+    const { wal } = SpanWal.open(dir, STRUCTURE);
+    await wal.append(rec('kept'), 1);
+    // The next sync fails after the record was written (a full or failing disk).
+    const probe = await open(join(dir, 'probe'), 'w');
+    const proto = Object.getPrototypeOf(probe) as FileHandle;
+    await probe.close();
+    const sync = vi.spyOn(proto, 'datasync').mockRejectedValueOnce(new Error('ENOSPC: no space left'));
+    try {
+      await expect(wal.append(rec('refused'), 1)).rejects.toThrow(
+        /writing the span WAL in .* failed: ENOSPC: no space left/,
+      );
+    } finally {
+      sync.mockRestore();
+    }
+    await wal.append(rec('later'), 1);
+    // A crash now replays exactly the acknowledged records: what the inserter would have inserted.
+    const { replay } = SpanWal.open(dir, STRUCTURE);
+    expect(replay.problems).toEqual([]);
+    expect(replay.segments.map((s) => s.records.map((r) => r.rows.toString()))).toEqual([['kept', 'later']]);
+  });
 });
 
 describe('WalSpanWriter', () => {
@@ -252,6 +276,57 @@ describe('WalSpanWriter', () => {
       'traces WAL: inserting 1 spans failed (too many parts); retrying in 200 ms',
     ]);
     expect(segmentFiles(dir)).toEqual([]);
+  });
+
+  it('flush waits through failed inserts, and refuses, naming the error, when they go on failing', async () => {
+    let fail = 2;
+    const inserted: string[] = [];
+    const w = await WalSpanWriter.open({
+      dir: tempDir(),
+      structure: STRUCTURE,
+      insert: async (rows) => {
+        if (fail-- > 0) throw new Error('too many parts');
+        inserted.push(rows.toString());
+      },
+      log: () => {},
+    });
+    await w.write(rec('a'), 1);
+    // A read gives up at the first failed insert; a flush (before a backup) waits until the spans are in.
+    await w.flush();
+    expect(inserted).toEqual(['a']);
+
+    fail = Infinity;
+    await w.write(rec('b'), 1);
+    await expect(w.flush(400)).rejects.toThrow(
+      'traces WAL: 1 acknowledged spans are not in ClickHouse after 400 ms (latest insert error: too many parts)',
+    );
+    fail = 0;
+    await w.flush();
+    expect(inserted).toEqual(['a', 'b']);
+    await w.close();
+  });
+
+  it('goes on inserting when an inserted segment cannot be deleted', async () => {
+    const remove = vi.spyOn(SpanWal.prototype, 'remove').mockRejectedValueOnce(new Error('EROFS'));
+    const inserted: string[] = [];
+    const logs: string[] = [];
+    try {
+      const w = await WalSpanWriter.open({
+        dir: tempDir(),
+        structure: STRUCTURE,
+        insert: async (rows) => void inserted.push(rows.toString()),
+        log: (m) => logs.push(m),
+      });
+      await w.write(rec('a'), 1);
+      await w.flush();
+      await w.write(rec('b'), 1);
+      await w.flush();
+      await w.close();
+    } finally {
+      remove.mockRestore();
+    }
+    expect(inserted).toEqual(['a', 'b']);
+    expect(logs).toEqual(['traces WAL: removing an inserted segment failed: EROFS']);
   });
 
   it('leaves the spans in the WAL when ClickHouse fails while closing, for the next start', async () => {

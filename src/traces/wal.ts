@@ -175,7 +175,12 @@ export class SpanWal {
   /** File operations run one after another on this chain: group syncs, rolls, close. */
   private chain: Promise<unknown> = Promise.resolve();
   private syncScheduled = false;
-  /** Set once a write or sync failed: the file's state is unknown, so no later append is acknowledged. */
+  /** Bytes of the open segment's file known to be on disk: its header and the records of `current`. */
+  private syncedBytes = 0;
+  /**
+   * Set when a write or sync failed and the file could not be cut back to `syncedBytes`: its state is unknown,
+   * so no later append is acknowledged until a restart.
+   */
   private failed: Error | undefined;
   private closed = false;
 
@@ -252,8 +257,9 @@ export class SpanWal {
       const file = await this.openSegment();
       const bufs: Buffer[] = [];
       for (const p of batch) bufs.push(recordHeader(p.rec.rows, p.rec.spans), p.rec.rows);
-      await writeAll(file, bufs);
+      await writeAll(file, bufs, this.syncedBytes);
       await file.datasync();
+      for (const b of bufs) this.syncedBytes += b.length;
       if (!this.current.length) this.currentSince = performance.now();
       for (const p of batch) {
         this.current.push(p.rec);
@@ -261,29 +267,54 @@ export class SpanWal {
         p.resolve();
       }
     } catch (err) {
-      this.failed ??= new SpanWalError(
-        `writing the span WAL in ${this.dir} failed: ${(err as Error).message}`,
-        {
+      const failure =
+        this.failed ??
+        new SpanWalError(`writing the span WAL in ${this.dir} failed: ${(err as Error).message}`, {
           cause: err,
-        },
-      );
-      for (const p of batch) p.reject(this.failed);
+        });
+      for (const p of batch) p.reject(failure);
+      // The refused records may be partly in the file. Cut it back to the acknowledged ones, so that a replay
+      // reads exactly what the inserter inserts (same chunks, same deduplication tokens) and later appends can
+      // go on (a disk that was full may have room again); if even that fails, refuse every later append.
+      if (!this.failed && !(await this.cutBack())) this.failed = failure;
+    }
+  }
+
+  /** Truncates the open segment to its synced records; true when done (or when no segment is open). */
+  private async cutBack(): Promise<boolean> {
+    if (!this.file) return true;
+    try {
+      await this.file.truncate(this.syncedBytes);
+      await this.file.datasync();
+      return true;
+    } catch {
+      return false;
     }
   }
 
   private async openSegment(): Promise<FileHandle> {
     if (this.file) return this.file;
-    const file = await open(join(this.dir, segmentName(this.seq)), 'wx');
-    await writeAll(file, [header(this.structure)]);
-    await file.datasync();
-    // The new name must survive a crash too.
-    const d = await open(this.dir, 'r');
+    const path = join(this.dir, segmentName(this.seq));
+    const file = await open(path, 'wx');
+    const head = header(this.structure);
     try {
-      await d.sync();
-    } finally {
-      await d.close();
+      await writeAll(file, [head], 0);
+      await file.datasync();
+      // The new name must survive a crash too.
+      const d = await open(this.dir, 'r');
+      try {
+        await d.sync();
+      } finally {
+        await d.close();
+      }
+    } catch (err) {
+      // Holds no record: removed, so that the next append can create it again.
+      await file.close().catch(() => {});
+      await rm(path, { force: true }).catch(() => {});
+      throw err;
     }
     this.file = file;
+    this.syncedBytes = head.length;
     return file;
   }
 
@@ -299,8 +330,10 @@ export class SpanWal {
       this.file = undefined;
       this.current = [];
       this.currentSpans = 0;
+      this.syncedBytes = 0;
       this.seq++;
-      await file?.close();
+      // Its records are synced already; a failing close loses nothing.
+      await file?.close().catch(() => {});
       return seg;
     });
     this.chain = done.catch(() => {});
@@ -333,11 +366,14 @@ function syncDir(dir: string): void {
   }
 }
 
-async function writeAll(file: FileHandle, bufs: Buffer[]): Promise<void> {
+/** Writes `bufs` at byte `at` (explicit positions: a file cut back after a failure is written from its new end). */
+async function writeAll(file: FileHandle, bufs: Buffer[], at: number): Promise<void> {
   // writev may write less than asked; continue from where it stopped.
   let rest = bufs;
+  let pos = at;
   while (rest.length) {
-    const { bytesWritten } = await file.writev(rest);
+    const { bytesWritten } = await file.writev(rest, pos);
+    pos += bytesWritten;
     let n = bytesWritten;
     let i = 0;
     while (i < rest.length && n >= rest[i]!.length) n -= rest[i++]!.length;
