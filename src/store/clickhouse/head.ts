@@ -42,8 +42,9 @@ export class SampleHead {
   ) {}
 
   /**
-   * Loads the samples of the last `windowMs` (before the newer of now and `newestMs`, so that data written
-   * before a restart is covered) from `db.samples`.
+   * Loads the samples of the last `windowMs` (before the older of now and `newestMs`, so that data written
+   * before a restart is covered, and a sample stamped in the future does not leave the window empty) from
+   * `db.samples`.
    */
   static async load(
     sql: SqlTransport,
@@ -78,10 +79,14 @@ export class SampleHead {
       }
       const t = dv.getFloat64(o + 8, true);
       const v = dv.getFloat64(o + 16, true);
+      if (head.excluded.has(id)) continue;
       const s = head.series.get(id);
-      // Rows come sorted: a repeated timestamp (a retried write) keeps the later row, as reads do.
-      if (s && s.n > s.start && s.t[s.n - 1] === t) s.v[s.n - 1] = v;
-      else head.push(id, t, v);
+      // Rows come sorted. A repeated timestamp with the same value (a retried write) is held once; with
+      // another value the order among the two rows is not fixed, so the series is read from ClickHouse, as
+      // when that happens while running.
+      if (s && s.n > s.start && s.t[s.n - 1] === t) {
+        if (!Object.is(s.v[s.n - 1], v)) head.exclude(id);
+      } else head.push(id, t, v);
     }
     return head;
   }

@@ -110,10 +110,13 @@ export class ClickHouseStorage implements Storage {
     s.writer.rollups = s.rollups;
     await s.rollups.open();
     await s.load();
-    if (opts.headWindowMs && opts.headWindowMs > 0) {
+    // Never longer than retention: the head must not answer with samples ClickHouse has dropped.
+    const retention = opts.retentionMs ?? 0;
+    const headWindow = retention > 0 ? Math.min(opts.headWindowMs ?? 0, retention) : (opts.headWindowMs ?? 0);
+    if (headWindow > 0) {
       let newest = -Infinity;
       for (const x of s.index.select([])) if (x.maxT > newest) newest = x.maxT;
-      s.head = await SampleHead.load(sql, s.db, opts.headWindowMs, newest);
+      s.head = await SampleHead.load(sql, s.db, headWindow, newest);
       s.writer.head = s.head;
       opts.log?.(
         `storage: ${s.head.size} samples since ${new Date(s.head.coveredFrom).toISOString()} held in memory`,
