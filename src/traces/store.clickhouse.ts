@@ -46,6 +46,11 @@ export interface ClickHouseSpanStoreOptions {
    */
   readonly maxPendingSpans?: number;
   /**
+   * With `walDir`: bytes of acknowledged rows waiting for ClickHouse (held in memory until inserted) beyond
+   * which writes are refused as overloaded, so that a few huge spans cannot exhaust memory. Default 256 MiB.
+   */
+  readonly maxPendingBytes?: number;
+  /**
    * Folder of the span write-ahead log; when set, writes resolve once synced there and ClickHouse is written in
    * the background (see store.clickhouse.wal.ts). Whatever an earlier process left there is inserted at open.
    */
@@ -352,6 +357,7 @@ function fromDb(r: DbSpan): SpanRow {
 export class ClickHouseSpanStore implements SpanStore {
   private readonly db: string;
   private readonly maxPending: number;
+  private readonly maxPendingBytes: number;
   private queue: Waiter[] = [];
   /** Spans queued or in flight. */
   private pending = 0;
@@ -372,6 +378,7 @@ export class ClickHouseSpanStore implements SpanStore {
     // With the WAL, acknowledged spans wait in memory for ClickHouse: the limit bounds that backlog (and how far
     // reads can lag) to ~10 s of inserts here, where the direct path bounds queued requests.
     this.maxPending = opts.maxPendingSpans ?? (opts.walDir !== undefined ? 300_000 : 1_000_000);
+    this.maxPendingBytes = opts.maxPendingBytes ?? 256 * 1024 * 1024;
   }
 
   /**
@@ -437,7 +444,21 @@ export class ClickHouseSpanStore implements SpanStore {
       }
     }
     const rows = enc.finish();
-    if (this.wal) return this.wal.write(rows, spans.length);
+    if (this.wal) {
+      const waiting = this.wal.pendingBytes;
+      if (waiting > 0 && waiting + rows.length > this.maxPendingBytes)
+        return Promise.reject(
+          new SpanStoreOverloadedError(
+            `${waiting} bytes of spans are waiting to be written (limit ${this.maxPendingBytes})`,
+            2,
+          ),
+        );
+      // Held until inserted: not in an encoder buffer up to twice its size.
+      return this.wal.write(
+        rows.buffer.byteLength > rows.length * 1.25 ? Buffer.from(rows) : rows,
+        spans.length,
+      );
+    }
     this.pending += spans.length;
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ rows, spans: spans.length, resolve, reject });

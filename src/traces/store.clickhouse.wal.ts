@@ -52,6 +52,8 @@ interface Reader {
 export class WalSpanWriter {
   /** Spans acknowledged (in the WAL) but not yet inserted. */
   private unflushed = 0;
+  /** Bytes of those spans' rows, held in memory until inserted. */
+  private unflushedBytes = 0;
   /** Spans inserted since open, in WAL order: a prefix of `acked`. */
   private inserted = 0;
   /** Spans acknowledged since open. */
@@ -107,16 +109,23 @@ export class WalSpanWriter {
     return this.unflushed;
   }
 
+  /** Bytes of rows acknowledged (or being written) and not yet in ClickHouse. */
+  get pendingBytes(): number {
+    return this.unflushedBytes;
+  }
+
   /**
    * Appends the rows to the WAL; resolves once synced (the acknowledgement point), rejects when the WAL
    * cannot be written (nothing of the call is then inserted).
    */
   async write(rows: Buffer, spans: number): Promise<void> {
     this.unflushed += spans;
+    this.unflushedBytes += rows.length;
     try {
       await this.wal.append(rows, spans);
     } catch (err) {
       this.unflushed -= spans;
+      this.unflushedBytes -= rows.length;
       const now = performance.now();
       if (now - this.lastWriteFailureLogged >= WRITE_FAILURE_LOG_MS) {
         this.lastWriteFailureLogged = now;
@@ -292,6 +301,7 @@ export class WalSpanWriter {
       });
       this.inserted += seg.spans;
       this.unflushed -= seg.spans;
+      this.unflushedBytes -= bytesOf(seg);
       this.releaseReaders(false);
     }
     this.loop = undefined;
@@ -302,6 +312,7 @@ export class WalSpanWriter {
     let rest: WalSegment | undefined = seg;
     while (rest) {
       this.unflushed -= rest.spans;
+      this.unflushedBytes -= bytesOf(rest);
       rest = await this.wal.roll();
     }
     this.releaseReaders(true, true);
@@ -317,6 +328,12 @@ export class WalSpanWriter {
     while (this.loop) await this.loop;
     await this.wal.close();
   }
+}
+
+function bytesOf(seg: WalSegment): number {
+  let n = 0;
+  for (const r of seg.records) n += r.rows.length;
+  return n;
 }
 
 /** Consecutive runs of records of at most `maxSpans` spans each (a bigger single record alone). */

@@ -19,11 +19,14 @@ afterAll(async () => {
   await sql.close();
   rmSync(dir, { recursive: true, force: true });
 });
-const openChdb = (opts: { maxPendingSpans?: number; retentionMs?: number; wal?: boolean } = {}) =>
+const openChdb = (
+  opts: { maxPendingSpans?: number; maxPendingBytes?: number; retentionMs?: number; wal?: boolean } = {},
+) =>
   ClickHouseSpanStore.open(sql, {
     database: `traces_${++seq}`,
     retentionMs: opts.retentionMs ?? 7 * 86_400_000,
     maxPendingSpans: opts.maxPendingSpans,
+    maxPendingBytes: opts.maxPendingBytes,
     walDir: opts.wal ? join(dir, `wal_${seq}`) : undefined,
   });
 
@@ -72,6 +75,19 @@ describe('ClickHouseSpanStore', () => {
     );
     expect(Number(parts[0]!.n)).toBeLessThanOrEqual(2);
     expect(await s.trace(mk(0).traceId)).toHaveLength(3);
+    await s.close();
+  });
+
+  it('with the WAL, refuses writes beyond the bytes waiting for ClickHouse, and takes them once those are in', async () => {
+    const s = await openChdb({ wal: true, maxPendingBytes: 4096 });
+    const small = span({ spanId: '00000000000000a1' });
+    const big = span({ spanId: '00000000000000a2', attributes: { blob: 'x'.repeat(8192) } });
+    await s.write([small]);
+    await expect(s.write([big])).rejects.toThrow(/bytes of spans are waiting to be written \(limit 4096\)/);
+    await s.flush();
+    // Nothing waits: one write of any size goes in.
+    await s.write([big]);
+    expect(await s.trace(small.traceId)).toHaveLength(2);
     await s.close();
   });
 
