@@ -393,19 +393,24 @@ export class ClickHouseSpanStore implements SpanStore {
       store.wal = await WalSpanWriter.open({
         dir: opts.walDir,
         structure: SPAN_STRUCTURE,
-        insert: (rows) => store.insertRows(rows),
+        insert: (rows, _spans, structure) => store.insertRows(rows, structure),
         flushIntervalMs: opts.flushIntervalMs,
         log: opts.log,
       });
     return store;
   }
 
-  private insertRows(rows: Buffer): Promise<void> {
+  private insertRows(rows: Buffer, structure = SPAN_STRUCTURE): Promise<void> {
     // Spans of a backfill may span many daily partitions in one insert. The token names the rows by their
     // content, so inserting the same rows again (a WAL segment replayed after a crash that came after
     // ClickHouse had committed it) is skipped by block deduplication (schema version 4).
     const token = createHash('md5').update(rows).digest('hex');
-    return this.sql.insertRowBinary(`${this.db}.spans`, SPAN_STRUCTURE, rows, {
+    // Rows of an earlier structure (a WAL segment an older Vigil left) go into the columns they name.
+    const table =
+      structure === SPAN_STRUCTURE
+        ? `${this.db}.spans`
+        : `${this.db}.spans (${columnsOf(structure).join(', ')})`;
+    return this.sql.insertRowBinary(table, structure, rows, {
       ...INSERT_SETTINGS,
       insert_deduplication_token: token,
     });
@@ -749,4 +754,26 @@ export class ClickHouseSpanStore implements SpanStore {
     if (this.closed) throw new SpanStoreClosedError('span store is closed');
     await this.wal?.visible(READ_WAIT_MS);
   }
+}
+
+/** The column names of a RowBinary structure (`name Type, …`; types may hold commas inside parentheses). */
+export function columnsOf(structure: string): string[] {
+  const names: string[] = [];
+  let depth = 0;
+  let from = 0;
+  const take = (to: number) => {
+    const part = structure.slice(from, to).trim();
+    if (part) names.push(part.split(/\s+/, 1)[0]!);
+  };
+  for (let i = 0; i < structure.length; i++) {
+    const c = structure[i];
+    if (c === '(') depth++;
+    else if (c === ')') depth--;
+    else if (c === ',' && depth === 0) {
+      take(i);
+      from = i + 1;
+    }
+  }
+  take(structure.length);
+  return names;
 }

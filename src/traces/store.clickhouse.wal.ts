@@ -15,8 +15,11 @@
  */
 import { SpanWal, type WalRecord, type WalSegment } from './wal.ts';
 
-/** Inserts RowBinary span rows into ClickHouse; resolves once they are durable there. */
-export type InsertRowsFn = (rows: Buffer, spans: number) => Promise<void>;
+/**
+ * Inserts RowBinary span rows of `structure` (the current one, or an earlier version's for a segment an older
+ * Vigil left) into ClickHouse; resolves once they are durable there.
+ */
+export type InsertRowsFn = (rows: Buffer, spans: number, structure: string) => Promise<void>;
 
 export interface WalSpanWriterOptions {
   readonly dir: string;
@@ -89,7 +92,7 @@ export class WalSpanWriter {
       for (const part of chunks(seg.records, opts.batchSpans ?? DEFAULT_BATCH_SPANS)) {
         const spans = part.reduce((n, r) => n + r.spans, 0);
         try {
-          await opts.insert(Buffer.concat(part.map((r) => r.rows)), spans);
+          await opts.insert(Buffer.concat(part.map((r) => r.rows)), spans, seg.structure);
         } catch (err) {
           throw new Error(`traces WAL: replaying ${spans} spans failed: ${(err as Error).message}`, {
             cause: err,
@@ -272,7 +275,7 @@ export class WalSpanWriter {
         const spans = part.reduce((n, r) => n + r.spans, 0);
         for (;;) {
           try {
-            await this.opts.insert(Buffer.concat(part.map((r) => r.rows)), spans);
+            await this.opts.insert(Buffer.concat(part.map((r) => r.rows)), spans, seg.structure);
             failures = 0;
             break;
           } catch (err) {

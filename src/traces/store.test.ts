@@ -5,7 +5,9 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { ChdbTransport } from '../store/clickhouse/chdb.ts';
 import type { SqlTransport } from '../store/clickhouse/transport.ts';
 import { T0, span, spanStoreTests } from './store.cases.ts';
-import { ClickHouseSpanStore } from './store.clickhouse.ts';
+import { ClickHouseSpanStore, SpanRowBinaryEncoder, columnsOf } from './store.clickhouse.ts';
+import { SPAN_COLUMNS, SPAN_STRUCTURE } from './schema.ts';
+import { SpanWal } from './wal.ts';
 import { MemorySpanStore } from './store.memory.ts';
 import { SpanStoreOverloadedError } from './store.ts';
 
@@ -76,6 +78,46 @@ describe('ClickHouseSpanStore', () => {
     expect(Number(parts[0]!.n)).toBeLessThanOrEqual(2);
     expect(await s.trace(mk(0).traceId)).toHaveLength(3);
     await s.close();
+  });
+
+  it('replays WAL rows an earlier version left with fewer columns; the newer columns take their defaults', async () => {
+    // An "earlier" structure without the last column (link_attributes): a span with no links ends its row with
+    // that column's empty array (one zero byte), so the row without its last byte is the earlier version's row.
+    expect(SPAN_COLUMNS.at(-1)![0]).toBe('link_attributes');
+    const older = SPAN_COLUMNS.slice(0, -1)
+      .map(([n, t]) => `${n} ${t}`)
+      .join(', ');
+    const old = span({ spanId: '00000000000000b1' });
+    const enc = new SpanRowBinaryEncoder(1024);
+    enc.span(old);
+    const row = enc.finish();
+    expect(row.at(-1)).toBe(0);
+    const walDir = join(dir, `wal_old_${seq}`);
+    const { wal } = SpanWal.open(walDir, older);
+    await wal.append(Buffer.from(row.subarray(0, row.length - 1)), 1);
+    await wal.close();
+
+    const logs: string[] = [];
+    const s = await ClickHouseSpanStore.open(sql, {
+      database: `traces_${++seq}`,
+      retentionMs: 0,
+      walDir,
+      log: (m) => logs.push(m),
+    });
+    expect(logs).toEqual([
+      'traces WAL: 0000000000000001.wal: rows of an earlier span table structure, inserted into the columns they name',
+      'traces WAL: replayed 1 spans from 1 segment(s)',
+    ]);
+    const got = await s.trace(old.traceId);
+    expect(got.map((x) => [x.spanId, x.links])).toEqual([[old.spanId, []]]);
+    await s.close();
+  });
+
+  it('names the columns of a RowBinary structure, commas inside types included', () => {
+    expect(
+      columnsOf('a UInt8, m Map(LowCardinality(String), String) ,  b Array(Tuple(x Int8, y String))'),
+    ).toEqual(['a', 'm', 'b']);
+    expect(columnsOf(SPAN_STRUCTURE)).toEqual(SPAN_COLUMNS.map(([n]) => n));
   });
 
   it('with the WAL, refuses writes beyond the bytes waiting for ClickHouse, and takes them once those are in', async () => {

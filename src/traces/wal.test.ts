@@ -112,7 +112,7 @@ describe('SpanWal', () => {
     await wal.close();
   });
 
-  it('sets aside files that are not WAL segments or hold rows of another table structure', async () => {
+  it('sets aside files that are not WAL segments, and replays rows of an earlier structure as that structure', async () => {
     const dir = tempDir();
     writeFileSync(join(dir, '0000000000000001.wal'), 'certainly not a WAL');
     await writeAndCrash(join(dir, 'other'), ['x']);
@@ -121,9 +121,13 @@ describe('SpanWal', () => {
       '0000000000000001.wal: not a span WAL segment (bad magic)',
       '0000000000000001.wal: kept as 0000000000000001.wal.bad',
     ]);
-    const other = SpanWal.open(join(dir, 'other'), 'b String').replay;
-    expect(other.problems[0]).toMatch(/rows have the structure "a UInt8…", not the current one/);
-    expect(other.segments[0]!.records).toEqual([]);
+    const other = SpanWal.open(join(dir, 'other'), 'a UInt8, b String').replay;
+    expect(other.problems).toEqual([
+      '0000000000000001.wal: rows of an earlier span table structure, inserted into the columns they name',
+    ]);
+    expect(other.segments.map((s) => [s.structure, s.records.map((r) => r.rows.toString())])).toEqual([
+      ['a UInt8', ['x']],
+    ]);
   });
 
   it('parses bytes it is given and checks each record', () => {
@@ -132,13 +136,14 @@ describe('SpanWal', () => {
     head.writeUInt32LE(s.length);
     const rows = rec('abc');
     const bytes = Buffer.concat([WAL_MAGIC, head, s, recordHeader(rows, 7), rows]);
-    expect(parseSegment('f', bytes, STRUCTURE)).toEqual({
+    expect(parseSegment('f', bytes)).toEqual({
       records: [{ rows, spans: 7 }],
       spans: 7,
+      structure: STRUCTURE,
       corrupt: false,
     });
     bytes[bytes.length - 1] ^= 1;
-    expect(parseSegment('f', bytes, STRUCTURE).problem).toMatch(/last record at byte \d+ fails its checksum/);
+    expect(parseSegment('f', bytes).problem).toMatch(/last record at byte \d+ fails its checksum/);
   });
 
   it('refuses appends once closed', async () => {
@@ -235,6 +240,25 @@ describe('WalSpanWriter', () => {
     expect(inserted).toEqual(['leftover']);
     expect(logs).toEqual(['traces WAL: replayed 8 spans from 1 segment(s)']);
     expect(segmentFiles(dir)).toEqual([]);
+    await w.close();
+  });
+
+  it('replays a segment an older version left with the structure its rows have', async () => {
+    const dir = tempDir();
+    await writeAndCrash(dir, ['old']);
+    const inserted: [string, string][] = [];
+    const w = await WalSpanWriter.open({
+      dir,
+      structure: 'a UInt8, b String',
+      insert: async (rows, _spans, structure) => void inserted.push([rows.toString(), structure]),
+      log: () => {},
+    });
+    await w.write(rec('new'), 1);
+    await w.flush();
+    expect(inserted).toEqual([
+      ['old', 'a UInt8'],
+      ['new', 'a UInt8, b String'],
+    ]);
     await w.close();
   });
 

@@ -41,6 +41,11 @@ export interface WalSegment {
   readonly seq: number;
   readonly records: readonly WalRecord[];
   readonly spans: number;
+  /**
+   * The RowBinary structure of its rows, from its header: the current one, or an earlier version's for a
+   * segment an older Vigil left (its rows go into the columns it names; newer columns take their defaults).
+   */
+  readonly structure: string;
 }
 
 /** What reading the folder at open found. */
@@ -83,10 +88,10 @@ export function recordHeader(rows: Buffer, spans: number): Buffer {
 export function parseSegment(
   name: string,
   bytes: Buffer,
-  structure: string,
-): { records: WalRecord[]; spans: number; problem?: string; corrupt: boolean } {
+): { records: WalRecord[]; spans: number; structure: string; problem?: string; corrupt: boolean } {
   const records: WalRecord[] = [];
   let spans = 0;
+  let structure = '';
   if (bytes.length < WAL_MAGIC.length + 4 || !bytes.subarray(0, WAL_MAGIC.length).equals(WAL_MAGIC)) {
     // A crash right after creating the file leaves it empty or with part of the header: nothing was acknowledged.
     const torn = bytes.length < WAL_MAGIC.length + 4 && WAL_MAGIC.subarray(0, bytes.length).equals(bytes);
@@ -94,28 +99,29 @@ export function parseSegment(
       ? {
           records,
           spans,
+          structure,
           corrupt: false,
           problem: `${name}: header cut short (${bytes.length} bytes), no records`,
         }
-      : { records, spans, corrupt: true, problem: `${name}: not a span WAL segment (bad magic)` };
+      : { records, spans, structure, corrupt: true, problem: `${name}: not a span WAL segment (bad magic)` };
   }
   const sLen = bytes.readUInt32LE(WAL_MAGIC.length);
   let off = WAL_MAGIC.length + 4 + sLen;
   if (off > bytes.length)
-    return { records, spans, corrupt: false, problem: `${name}: header cut short (${bytes.length} bytes)` };
-  const fileStructure = bytes.toString('utf8', WAL_MAGIC.length + 4, off);
-  if (fileStructure !== structure)
     return {
       records,
       spans,
-      corrupt: true,
-      problem: `${name}: rows have the structure "${fileStructure.slice(0, 120)}…", not the current one of the spans table`,
+      structure,
+      corrupt: false,
+      problem: `${name}: header cut short (${bytes.length} bytes)`,
     };
+  structure = bytes.toString('utf8', WAL_MAGIC.length + 4, off);
   while (off < bytes.length) {
     if (bytes.length - off < RECORD_HEADER)
       return {
         records,
         spans,
+        structure,
         corrupt: false,
         problem: `${name}: torn record header at byte ${off}, dropped`,
       };
@@ -126,6 +132,7 @@ export function parseSegment(
       return {
         records,
         spans,
+        structure,
         corrupt: true,
         problem: `${name}: record at byte ${off} has a corrupt length ${len}`,
       };
@@ -134,6 +141,7 @@ export function parseSegment(
       return {
         records,
         spans,
+        structure,
         corrupt: false,
         problem: `${name}: torn record at byte ${off} (${len} bytes announced, ${bytes.length - off - RECORD_HEADER} present), dropped`,
       };
@@ -143,6 +151,7 @@ export function parseSegment(
       return {
         records,
         spans,
+        structure,
         // A bad checksum on the very last record is a torn write whose length made it to disk; earlier, damage.
         corrupt: !last,
         problem: last
@@ -154,7 +163,7 @@ export function parseSegment(
     spans += count;
     off = end;
   }
-  return { records, spans, corrupt: false };
+  return { records, spans, structure, corrupt: false };
 }
 
 interface Pending {
@@ -210,14 +219,18 @@ export class SpanWal {
     }
     for (const name of names) {
       const seq = Number(SEGMENT.exec(name)![1]);
-      const parsed = parseSegment(name, readFileSync(join(dir, name)), structure);
+      const parsed = parseSegment(name, readFileSync(join(dir, name)));
       if (parsed.problem) problems.push(parsed.problem);
       if (parsed.corrupt) {
         // Kept for a person to look at; the records before the damage are still replayed.
         renameSync(join(dir, name), join(dir, `${name}.bad`));
         problems.push(`${name}: kept as ${name}.bad`);
       }
-      segments.push({ seq, records: parsed.records, spans: parsed.spans });
+      if (parsed.records.length && parsed.structure !== structure)
+        problems.push(
+          `${name}: rows of an earlier span table structure, inserted into the columns they name`,
+        );
+      segments.push({ seq, records: parsed.records, spans: parsed.spans, structure: parsed.structure });
     }
     syncDir(dir);
     return { wal: new SpanWal(dir, structure, maxSeq + 1), replay: { segments, problems } };
@@ -325,7 +338,12 @@ export class SpanWal {
   roll(): Promise<WalSegment | undefined> {
     const done = this.chain.then(async () => {
       if (!this.current.length) return undefined;
-      const seg: WalSegment = { seq: this.seq, records: this.current, spans: this.currentSpans };
+      const seg: WalSegment = {
+        seq: this.seq,
+        records: this.current,
+        spans: this.currentSpans,
+        structure: this.structure,
+      };
       const file = this.file;
       this.file = undefined;
       this.current = [];
