@@ -36,6 +36,7 @@ import { backupApi } from './backup/handler.ts';
 import { ScrapeManager } from './ingest/scrape/manager.ts';
 import { scrapeConfigSchema } from './ingest/scrape/config.ts';
 import { HostCollector } from './health/host/collector.ts';
+import { hostTarget } from './health/components/inputs.ts';
 import { HealthChecker } from './health/checks/scheduler.ts';
 import { healthApi } from './api/health.ts';
 import { FlowMonitor } from './health/flows/monitor.ts';
@@ -301,6 +302,8 @@ export async function startVigil(cfg: VigilConfig, opts: StartOptions = {}): Pro
 
     // Health checks write through `written`, so live views and alerting rules see probe results at once.
     const healthChecks = new HealthChecker({ storage: written, checks: cfg.health_checks, log });
+    // Vigil's host collector (started with self-monitoring below), a component like a scrape job `node`.
+    let host: HostCollector | undefined;
     // Data-flow validation reads the counters through PromQL and raises its alerts in the pipeline.
     const flows = new FlowMonitor({
       flows: cfg.flows,
@@ -362,6 +365,7 @@ export async function startVigil(cfg: VigilConfig, opts: StartOptions = {}): Pro
         storage,
         declared: cfg.components,
         targets: () => scrape.targets(),
+        host: () => host && hostTarget(host.health(), hostname(), cfg.self_monitoring.host_interval),
         checks: () => healthChecks.status(),
         checkConfigs: cfg.health_checks,
         alerts: (now) => alerts.activeAlerts(now),
@@ -421,13 +425,14 @@ export async function startVigil(cfg: VigilConfig, opts: StartOptions = {}): Pro
       ...cfg.scrape_configs,
     ]);
     if (cfg.self_monitoring.enabled) {
-      const host = new HostCollector({
+      host = new HostCollector({
         storage: written,
         intervalMs: cfg.self_monitoring.host_interval,
         instance: hostname(),
       });
       host.start();
-      closers.push(() => host.stop());
+      const started = host;
+      closers.push(() => started.stop());
     }
     healthChecks.start();
     closers.push(() => healthChecks.stop());

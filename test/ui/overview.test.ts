@@ -140,6 +140,11 @@ describe('Overview component health strip', () => {
       async () => (await item('vigil').getAttribute('data-status')) === 'healthy',
     );
     expect(await item('vigil').evaluate((e) => e.tagName)).toBe('A');
+    // So is the host, through Vigil's own host collector (job node, as node_exporter's).
+    await waitFor(
+      'the host to be healthy',
+      async () => (await item('node').getAttribute('data-status')) === 'healthy',
+    );
     // A component name carrying markup is text.
     expect(await item(XSS).textContent()).toBe(XSS);
     expect(await strip.locator('img').count()).toBe(0);

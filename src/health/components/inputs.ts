@@ -6,6 +6,7 @@
  */
 import type { CheckStatus } from '../checks/scheduler.ts';
 import type { HealthCheckConfig } from '../checks/config.ts';
+import type { HostCollectorHealth } from '../host/collector.ts';
 import type { TargetStatus } from '../../ingest/scrape/index.ts';
 import { parseDuration } from '../../model/duration.ts';
 import { METRIC_NAME, isStaleNaN } from '../../model/labels.ts';
@@ -28,6 +29,8 @@ export interface ComponentSources {
   readonly storage: Queryable;
   readonly declared: readonly ComponentConfig[];
   readonly targets?: () => readonly TargetStatus[];
+  /** Vigil's own host collector (job `node`), taken as one more target: down while its collections fail. */
+  readonly host?: () => TargetInput | undefined;
   /** Last results of health checks, and their configuration (for the `job` and extra labels). */
   readonly checks?: () => readonly CheckStatus[];
   readonly checkConfigs?: readonly HealthCheckConfig[];
@@ -52,6 +55,8 @@ export async function gatherInputs(src: ComponentSources, now: number): Promise<
     lastError: t.lastError,
     intervalMs: intervalMs(t.scrapeInterval),
   }));
+  const host = src.host?.();
+  if (host) targets.push(host);
   const intervals = new Map(targets.map((t) => [`${t.job}\u0000${t.instance}`, t.intervalMs]));
 
   const configs = new Map((src.checkConfigs ?? []).map((c) => [c.name, c]));
@@ -154,4 +159,15 @@ async function readTraces(spans: ComponentSources['spans'], now: number): Promis
     services: graph.nodes.map((n) => n.service),
     edges: graph.edges.map((e) => ({ parent: e.parent, child: e.child })),
   };
+}
+
+/** The host collector as a target of job `job` (node_exporter's `node` by default). */
+export function hostTarget(
+  h: HostCollectorHealth,
+  instance: string,
+  intervalMs: number,
+  job = 'node',
+): TargetInput {
+  const health = h.failures > 0 ? 'down' : h.lastSuccessMs === undefined ? 'unknown' : 'up';
+  return { job, instance, health, lastError: h.lastError ?? '', intervalMs };
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { componentsSchema } from './config.ts';
+import { hostTarget } from './inputs.ts';
 import { evaluateComponents, type ComponentHealth, type ModelInputs } from './model.ts';
 
 const NOW = 1_800_000_000_000;
@@ -257,5 +258,24 @@ describe('componentsSchema', () => {
     const r = componentsSchema.safeParse(value);
     expect(r.success).toBe(false);
     expect(r.error!.issues.map((i) => i.message).join('; ')).toContain(message);
+  });
+});
+
+describe('the host as a component', () => {
+  it('is the job node, down with the collector error while collections fail', () => {
+    expect(
+      hostTarget({ lastSuccessMs: undefined, lastError: undefined, failures: 0 }, 'box', 15_000),
+    ).toEqual(target('node', 'box', 'unknown'));
+    const failing = hostTarget(
+      { lastSuccessMs: NOW - 60_000, lastError: 'EACCES /proc/stat', failures: 2 },
+      'box',
+      15_000,
+    );
+    const cs = evaluateComponents(inputs({ targets: [failing, target('vigil', '127.0.0.1:9400', 'up')] }));
+    const node = byName(cs, 'node');
+    expect(node.status).toBe('down');
+    expect(node.reasons.map((r) => r.detail).join('\n')).toContain('EACCES /proc/stat');
+    const ok = hostTarget({ lastSuccessMs: NOW, lastError: undefined, failures: 0 }, 'box', 15_000);
+    expect(byName(evaluateComponents(inputs({ targets: [ok] })), 'node').status).toBe('healthy');
   });
 });
