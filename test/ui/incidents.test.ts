@@ -212,6 +212,44 @@ describe('incident list', () => {
   });
 });
 
+describe('older incidents', () => {
+  it('follows the API cursor when "Load older incidents" is clicked', async () => {
+    // The API pages at 10,000 incidents; here its answers are cut at 40 so that the 59 seeded ones make two
+    // pages. The cursor the page sends back is checked; the API's own paging is tested in the API tests.
+    const page = await bed.browser.newPage();
+    const cursors: (string | null)[] = [];
+    await page.route(
+      (url) => url.pathname === '/api/vigil/v1/incidents',
+      async (route) => {
+        const url = new URL(route.request().url());
+        const cursor = url.searchParams.get('cursor');
+        cursors.push(cursor);
+        url.searchParams.delete('cursor');
+        const res = await route.fetch({ url: url.toString() });
+        const all = ((await res.json()) as { incidents: unknown[] }).incidents;
+        await route.fulfill({
+          response: res,
+          json:
+            cursor === null
+              ? { incidents: all.slice(0, 40), next: 'older-than-40' }
+              : { incidents: cursor === 'older-than-40' ? all.slice(40) : [] },
+        });
+      },
+    );
+    await page.goto(`${bed.vigil.url}/incidents`);
+    await ready(page, 'incidents');
+    const total = page.locator('[data-testid=incident-count]');
+    await expect.poll(() => total.getAttribute('data-total')).toBe('40');
+    const more = page.locator('[data-testid=load-older-incidents]');
+    expect(await more.textContent()).toBe('Load 10,000 older incidents');
+    await more.click();
+    await expect.poll(() => total.getAttribute('data-total')).toBe('59');
+    expect(cursors).toContain('older-than-40');
+    await page.locator('[data-testid=incident-list-more]').waitFor({ state: 'detached' });
+    await page.close();
+  });
+});
+
 describe('incident page', () => {
   it('acknowledges, notes, assigns and resolves, the timeline growing at each step', async () => {
     const page = await open(`/incidents/${ids.alert}`, 'incident');
