@@ -169,5 +169,5 @@ export function hostTarget(
   job = 'node',
 ): TargetInput {
   const health = h.failures > 0 ? 'down' : h.lastSuccessMs === undefined ? 'unknown' : 'up';
-  return { job, instance, health, lastError: h.lastError ?? '', intervalMs };
+  return { job, instance, health, lastError: h.lastError ?? '', intervalMs, host: true };
 }

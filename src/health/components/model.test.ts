@@ -265,7 +265,7 @@ describe('the host as a component', () => {
   it('is the job node, down with the collector error while collections fail', () => {
     expect(
       hostTarget({ lastSuccessMs: undefined, lastError: undefined, failures: 0 }, 'box', 15_000),
-    ).toEqual(target('node', 'box', 'unknown'));
+    ).toEqual({ ...target('node', 'box', 'unknown'), host: true });
     const failing = hostTarget(
       { lastSuccessMs: NOW - 60_000, lastError: 'EACCES /proc/stat', failures: 2 },
       'box',
@@ -273,9 +273,13 @@ describe('the host as a component', () => {
     );
     const cs = evaluateComponents(inputs({ targets: [failing, target('vigil', '127.0.0.1:9400', 'up')] }));
     const node = byName(cs, 'node');
-    expect(node.status).toBe('down');
-    expect(node.reasons.map((r) => r.detail).join('\n')).toContain('EACCES /proc/stat');
+    expect([node.kind, node.status]).toEqual(['host', 'down']);
+    expect(node.reasons.map((r) => [r.source, r.detail])).toEqual([
+      ['host', 'host box is not collected: EACCES /proc/stat'],
+    ]);
     const ok = hostTarget({ lastSuccessMs: NOW, lastError: undefined, failures: 0 }, 'box', 15_000);
-    expect(byName(evaluateComponents(inputs({ targets: [ok] })), 'node').status).toBe('healthy');
+    const healthy = byName(evaluateComponents(inputs({ targets: [ok] })), 'node');
+    expect(healthy.status).toBe('healthy');
+    expect(healthy.reasons.map((r) => r.detail)).toEqual(['host box collected']);
   });
 });

@@ -23,8 +23,9 @@ export type HealthStatus = (typeof STATUSES)[number];
 export const rank = (s: HealthStatus): number => STATUSES.indexOf(s);
 const worst = (a: HealthStatus, b: HealthStatus): HealthStatus => (rank(a) >= rank(b) ? a : b);
 
-export type ComponentKind = 'declared' | 'scrape' | 'otlp' | 'service';
-export type ReasonSource = 'scrape' | 'freshness' | 'check' | 'alert' | 'traces' | 'otlp' | 'dependency';
+export type ComponentKind = 'declared' | 'scrape' | 'host' | 'otlp' | 'service';
+export type ReasonSource =
+  'scrape' | 'host' | 'freshness' | 'check' | 'alert' | 'traces' | 'otlp' | 'dependency';
 
 export interface Reason {
   readonly source: ReasonSource;
@@ -58,6 +59,8 @@ export interface TargetInput {
   readonly health: 'up' | 'down' | 'unknown';
   readonly lastError: string;
   readonly intervalMs: number;
+  /** Vigil's own host collector rather than a scrape (same rules, its own wording and kind). */
+  readonly host?: boolean;
 }
 
 /** The newest sample of an identity series (`up` for scrape targets, `target_info` for OTLP services). */
@@ -194,7 +197,8 @@ export function evaluateComponents(inp: ModelInputs): ComponentHealth[] {
     return d;
   };
 
-  for (const t of inp.targets) discover(t.job, undefined, 'scrape').instances.add(t.instance);
+  for (const t of inp.targets)
+    discover(t.job, undefined, t.host ? 'host' : 'scrape').instances.add(t.instance);
   for (const f of inp.freshness) {
     const d =
       f.service !== undefined ? discover(f.job, f.service, 'otlp') : discover(f.job, undefined, 'scrape');
@@ -213,24 +217,40 @@ export function evaluateComponents(inp: ModelInputs): ComponentHealth[] {
     const failing = known.filter((t) => t.health === 'down');
     const status = familyStatus(failing.length, known.length);
     for (const t of failing)
-      d.reasons.push({
-        source: 'scrape',
-        detail: `target ${t.instance} (job ${t.job}) is down: ${t.lastError || 'the last scrape failed'}`,
-        status,
-      });
+      d.reasons.push(
+        t.host
+          ? {
+              source: 'host',
+              detail: `host ${t.instance} is not collected: ${t.lastError || 'the last collection failed'}`,
+              status,
+            }
+          : {
+              source: 'scrape',
+              detail: `target ${t.instance} (job ${t.job}) is down: ${t.lastError || 'the last scrape failed'}`,
+              status,
+            },
+      );
     if (failing.length === 0 && known.length > 0)
-      d.reasons.push({
-        source: 'scrape',
-        detail: `${known.length} of ${ts.length} scrape target${ts.length === 1 ? '' : 's'} up`,
-        status: 'healthy',
-      });
+      d.reasons.push(
+        ts.every((t) => t.host)
+          ? {
+              source: 'host',
+              detail: `host ${ts.map((t) => t.instance).join(', ')} collected`,
+              status: 'healthy',
+            }
+          : {
+              source: 'scrape',
+              detail: `${known.length} of ${ts.length} scrape target${ts.length === 1 ? '' : 's'} up`,
+              status: 'healthy',
+            },
+      );
     for (const t of ts)
       if (t.health === 'unknown')
-        d.reasons.push({
-          source: 'scrape',
-          detail: `target ${t.instance} not scraped yet`,
-          status: 'unknown',
-        });
+        d.reasons.push(
+          t.host
+            ? { source: 'host', detail: `host ${t.instance} not collected yet`, status: 'unknown' }
+            : { source: 'scrape', detail: `target ${t.instance} not scraped yet`, status: 'unknown' },
+        );
   }
 
   // Freshness of identity series.

@@ -22,7 +22,7 @@ export interface ComponentImpact {
 
 export interface ComponentHealth {
   name: string;
-  kind: 'declared' | 'scrape' | 'otlp' | 'service';
+  kind: 'declared' | 'scrape' | 'host' | 'otlp' | 'service';
   status: ComponentStatus;
   ownStatus: ComponentStatus;
   reasons: ComponentReason[];
