@@ -1,7 +1,8 @@
-import Fastify, { type FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import Fastify from 'fastify';
+import { describe, expect, it } from 'vitest';
 import { span } from '../traces/store.cases.ts';
 import { MemorySpanStore } from '../traces/store.memory.ts';
+import { useSpanApi } from './span-api.testbed.ts';
 import type { SpanRow } from '../traces/model.ts';
 import { formatJaegerTraceId, jaegerApi, jaegerJson, parseJaegerTags, parseJaegerTraceId } from './jaeger.ts';
 
@@ -86,22 +87,7 @@ const rows: SpanRow[] = [
   }),
 ];
 
-let app: FastifyInstance;
-beforeAll(async () => {
-  const store = new MemorySpanStore();
-  await store.write(rows);
-  app = Fastify();
-  await app.register(jaegerApi({ spans: store, now: () => NOW_MS }));
-  await app.ready();
-});
-afterAll(async () => {
-  await app.close();
-});
-
-const get = async (url: string) => {
-  const res = await app.inject({ method: 'GET', url });
-  return { status: res.statusCode, body: res.json(), text: res.body, type: res.headers['content-type'] };
-};
+const { get } = useSpanApi(rows, (spans) => jaegerApi({ spans, now: () => NOW_MS }));
 
 const us = (ns: bigint) => Number(ns / 1000n);
 

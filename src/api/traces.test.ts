@@ -1,7 +1,8 @@
-import Fastify, { type FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import Fastify from 'fastify';
+import { describe, expect, it } from 'vitest';
 import { span } from '../traces/store.cases.ts';
 import { MemorySpanStore } from '../traces/store.memory.ts';
+import { useSpanApi } from './span-api.testbed.ts';
 import type { SpanRow } from '../traces/model.ts';
 import { tracesApi } from './traces.ts';
 
@@ -70,22 +71,7 @@ const rows: SpanRow[] = [
   }),
 ];
 
-let app: FastifyInstance;
-beforeAll(async () => {
-  const store = new MemorySpanStore();
-  await store.write(rows);
-  app = Fastify();
-  await app.register(tracesApi({ spans: store, now: () => NOW_MS }));
-  await app.ready();
-});
-afterAll(async () => {
-  await app.close();
-});
-
-const get = async (url: string) => {
-  const res = await app.inject({ method: 'GET', url });
-  return { status: res.statusCode, body: res.json() };
-};
+const { get } = useSpanApi(rows, (spans) => tracesApi({ spans, now: () => NOW_MS }));
 const search = (params: Record<string, string | string[]>) => {
   const u = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) for (const x of [v].flat()) u.append(k, x);
