@@ -458,9 +458,10 @@ export class ClickHouseSpanStore implements SpanStore {
             2,
           ),
         );
-      // Held until inserted: not in an encoder buffer up to twice its size.
+      // Held until inserted. The encoder's first guess (512 bytes a span) is close, so the rows are copied out
+      // only when its buffer had to grow past twice their size (spans much smaller than guessed).
       return this.wal.write(
-        rows.buffer.byteLength > rows.length * 1.25 ? Buffer.from(rows) : rows,
+        rows.buffer.byteLength > rows.length * 2 ? Buffer.from(rows) : rows,
         spans.length,
       );
     }
